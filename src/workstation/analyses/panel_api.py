@@ -1,0 +1,158 @@
+"""What an analysis panel sees of the application: the viewer model it shares.
+
+``ViewerContext`` is a model object (napari style): it holds the loaded study and
+volume, the overlays analyses publish, and the job runner.  Viewers subscribe to its
+signals; panels read from it and write overlays to it.  Panels receive it in their
+constructor and never reach into the main window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+from numpy.typing import NDArray
+from PySide6.QtCore import QObject, Signal
+
+from workstation.core.study import Series, Study
+from workstation.core.volume import Volume
+from workstation.jobs.runner import Job, JobFn, JobRunner
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class LabelOverlay:
+    """Integer labels on the volume grid (0 = nothing), drawn in colour in 2D and 3D.
+
+    ``colors`` and ``names`` are keyed by label value; ``visible`` limits the labels
+    shown (``None``: all).
+    """
+
+    labels: NDArray[np.integer]
+    colors: Mapping[int, RGB]
+    names: Mapping[int, str] = field(default_factory=dict)
+    opacity: float = 0.5
+    visible: Optional[frozenset[int]] = None
+    show_in_3d: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class ScalarOverlay:
+    """A parametric map on the volume grid, colour-mapped between ``vmin`` and ``vmax``.
+
+    NaN voxels are transparent.  ``colormap`` is a name VisPy and pyqtgraph both know
+    (``viridis``, ``inferno``, ``jet`` ...); ``unit`` labels the colour bar.
+    """
+
+    values: NDArray[np.floating]
+    vmin: float
+    vmax: float
+    colormap: str = "jet"
+    opacity: float = 0.6
+    unit: str = ""
+    title: str = ""
+
+
+Overlay = LabelOverlay | ScalarOverlay
+
+
+@dataclass(frozen=True, eq=False)
+class Roi:
+    """A region the user drew in the 2D viewer: a mask on one axial slice."""
+
+    slice_index: int
+    mask: NDArray[np.bool_]  # (y, x) on that slice
+
+    def voxel_indices(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+        ys, xs = np.nonzero(self.mask)
+        return (np.full_like(ys, self.slice_index), ys, xs)
+
+
+class ViewerContext(QObject):
+    """The shared model between the main window's viewers and the analysis panels."""
+
+    study_changed = Signal(object)  # Study | None
+    series_changed = Signal(object)  # Series | None
+    volume_changed = Signal(object)  # Volume | None
+    overlays_changed = Signal()
+    focus_requested = Signal(object)  # (z, y, x) voxel the viewers should centre on
+    voxel_clicked = Signal(object)  # (z, y, x) where the user clicked in a 2D view
+    roi_changed = Signal(object)  # Roi | None
+    message = Signal(str, str)  # (title, text) for the status bar / a message box
+
+    def __init__(self, jobs: Optional[JobRunner] = None) -> None:
+        super().__init__()
+        self.jobs = jobs if jobs is not None else JobRunner()
+        self._study: Optional[Study] = None
+        self._series: Optional[Series] = None
+        self._volume: Optional[Volume] = None
+        self._overlays: dict[str, Overlay] = {}
+        self._roi: Optional[Roi] = None
+
+    # -- what is loaded -------------------------------------------------------------
+    @property
+    def study(self) -> Optional[Study]:
+        return self._study
+
+    @property
+    def series(self) -> Optional[Series]:
+        return self._series
+
+    @property
+    def volume(self) -> Optional[Volume]:
+        return self._volume
+
+    def set_loaded(self, study: Optional[Study], series: Optional[Series], volume: Optional[Volume]) -> None:
+        """Replace what is shown; overlays of the previous volume are dropped."""
+        self._overlays.clear()
+        self._roi = None
+        self._study, self._series, self._volume = study, series, volume
+        self.study_changed.emit(study)
+        self.series_changed.emit(series)
+        self.volume_changed.emit(volume)
+        self.overlays_changed.emit()
+
+    # -- overlays -------------------------------------------------------------------
+    @property
+    def overlays(self) -> Mapping[str, Overlay]:
+        return dict(self._overlays)
+
+    def set_overlay(self, key: str, overlay: Optional[Overlay]) -> None:
+        """Publish (or with ``None`` remove) an overlay under a key owned by the panel."""
+        if overlay is not None and self._volume is not None:
+            data = overlay.labels if isinstance(overlay, LabelOverlay) else overlay.values
+            if tuple(data.shape) != self._volume.shape:
+                raise ValueError(f"overlay {key!r} has shape {data.shape}, volume is {self._volume.shape}")
+        if overlay is None:
+            self._overlays.pop(key, None)
+        else:
+            self._overlays[key] = overlay
+        self.overlays_changed.emit()
+
+    # -- interaction ----------------------------------------------------------------
+    @property
+    def roi(self) -> Optional[Roi]:
+        return self._roi
+
+    def set_roi(self, roi: Optional[Roi]) -> None:
+        self._roi = roi
+        self.roi_changed.emit(roi)
+
+    def focus(self, index_zyx: tuple[int, int, int]) -> None:
+        """Ask the viewers to show this voxel (a table row was selected, say)."""
+        self.focus_requested.emit(tuple(int(i) for i in index_zyx))
+
+    def run_job(
+        self,
+        title: str,
+        fn: JobFn,
+        on_done: Optional[Callable[[Any], None]] = None,
+        on_error: Optional[Callable[[str], None]] = None,
+    ) -> Job:
+        """Run ``fn(backend, progress)`` off the GUI thread (shown in the job dock)."""
+        return self.jobs.submit(title, fn, on_done, on_error)
+
+    def notify(self, title: str, text: str) -> None:
+        self.message.emit(title, text)
