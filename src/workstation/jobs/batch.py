@@ -1,0 +1,159 @@
+"""``workstation-batch``: run any registered analysis headless over many studies.
+
+::
+
+    workstation-batch list
+    workstation-batch run calcium /data/studies --out results [--device cpu|cuda]
+                      [--param min_area_mm2=1.0] [--dask local:4 | --dask tcp://host:8786]
+
+Every study found under the given paths gets ``OUT/<StudyInstanceUID>/<analysis>.json``
+and the analysis's artifacts.  The exit code is 0 only when every study succeeded; a
+summary table ends the run.  With ``--dask`` the studies run as tasks on a Dask cluster
+(a local one started here, or an existing scheduler); the input and output folders must
+then be visible to the workers under the same paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from workstation.analyses import get, names
+from workstation.core.study import Study
+from workstation.jobs.execute import StudyOutcome, parse_params, run_study
+
+log = logging.getLogger("workstation.batch")
+
+
+def _parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--param expects NAME=VALUE, got {item!r}")
+        overrides[key.strip()] = value
+    return overrides
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one ``run`` choice per registered analysis."""
+    parser = argparse.ArgumentParser(prog="workstation-batch", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the registered analyses and their parameters")
+    run = sub.add_parser("run", help="run an analysis on every study under PATH")
+    run.add_argument("analysis", choices=names(), help="registered analysis")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM files or folders")
+    run.add_argument("--out", required=True, type=Path, help="output folder")
+    run.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    run.add_argument("--dask", default=None, metavar="local[:N]|ADDRESS", help="run studies on a Dask cluster")
+    return parser
+
+
+def _list() -> int:
+    from dataclasses import fields
+
+    for name in names():
+        analysis = get(name)
+        print(f"{name}: {analysis.title}")
+        defaults = analysis.default_params()
+        for f in fields(defaults):
+            print(f"    --param {f.name}={getattr(defaults, f.name)!r}")
+    return 0
+
+
+def _run_local(name: str, studies: list[Study], out: Path, params: Any, device: Optional[str]) -> list[StudyOutcome]:
+    outcomes = []
+    for i, study in enumerate(studies, start=1):
+        log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
+        outcomes.append(run_study(name, study, out, params=params, device=device))
+    return outcomes
+
+
+def _dask_client(spec: str) -> Any:
+    from dask.distributed import Client, LocalCluster
+
+    if spec.startswith("local"):
+        _, _, count = spec.partition(":")
+        workers = int(count) if count else 2
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster)
+    return Client(spec)
+
+
+def run_on_dask(
+    name: str, studies: list[Study], out: Path, params: Any, device: Optional[str], spec: str
+) -> list[StudyOutcome]:
+    """Submit one task per study to a Dask cluster and gather the outcomes in order."""
+    client = _dask_client(spec)
+    try:
+        futures = [
+            client.submit(run_study, name, study, out, params=params, device=device, key=f"{name}-{study.uid}", pure=False)
+            for study in studies
+        ]
+        return list(client.gather(futures))
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def summary_table(outcomes: Sequence[StudyOutcome]) -> str:
+    """A plain-text table of outcomes (study UIDs only: no patient data)."""
+    rows = [("study", "status", "seconds", "device", "message")]
+    for o in outcomes:
+        rows.append((o.study_uid, "ok" if o.ok else "FAILED", f"{o.seconds:.2f}", o.device, o.message[:100]))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    ok = sum(o.ok for o in outcomes)
+    lines.append(f"{ok} of {len(outcomes)} studies succeeded")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from workstation.io.dicom import scan
+
+    analysis = get(args.analysis)
+    try:
+        params = parse_params(analysis.params_type, _parse_overrides(args.param))
+    except (TypeError, ValueError) as exc:
+        print(f"workstation-batch: {exc}", file=sys.stderr)
+        return 2
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"workstation-batch: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    found = scan(args.paths)
+    for problem in found.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    studies = list(found.studies)
+    if not studies:
+        print("workstation-batch: no DICOM studies found", file=sys.stderr)
+        return 1
+    if args.dask:
+        outcomes = run_on_dask(args.analysis, studies, args.out, params, args.device, args.dask)
+    else:
+        outcomes = _run_local(args.analysis, studies, args.out, params, args.device)
+    print(summary_table(outcomes))
+    print(f"total {time.perf_counter() - start:.1f} s")
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if args.command == "list":
+        return _list()
+    return _run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""Run one registered analysis on one study and write its outputs atomically.
+
+This is the unit of work of ``workstation-batch``: a plain function of picklable
+arguments, so the same code runs in-process or on a Dask worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from workstation.compute.backend import run_with_cpu_fallback, select_backend
+from workstation.core.progress import ProgressFn
+from workstation.core.study import Study
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    """What happened to one study: written files, or the reason it failed."""
+
+    study_uid: str
+    ok: bool
+    seconds: float
+    device: str = ""
+    message: str = ""
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN and infinities (not valid JSON) by ``None``, recursively."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return value
+
+
+def write_json_atomic(data: dict[str, Any], path: Path) -> None:
+    """Write JSON so readers never see a partial file (temp file + ``os.replace``).
+
+    Non-finite numbers are written as ``null``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = _finite(data)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=_json_default, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_params(params_type: type, overrides: dict[str, str]) -> Any:
+    """Defaults of ``params_type`` with ``name=value`` overrides converted to each field's type."""
+    defaults = params_type()
+    known = {f.name for f in fields(params_type)}
+    changes: dict[str, Any] = {}
+    for name, text in overrides.items():
+        if name not in known:
+            raise ValueError(f"unknown parameter {name!r}; known: {', '.join(sorted(known))}")
+        current = getattr(defaults, name)
+        if isinstance(current, bool):
+            value: Any = text.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(current, (int, float, str)):
+            value = type(current)(text)
+        elif current is None:
+            value = json.loads(text) if text[:1] in "[{0123456789-" else text
+        else:
+            value = type(current)(json.loads(text))
+        changes[name] = value
+    return replace(defaults, **changes)
+
+
+def run_study(
+    analysis_name: str,
+    study: Study,
+    out_dir: str | Path,
+    *,
+    params: Any = None,
+    device: Optional[str] = None,
+    progress: Optional[ProgressFn] = None,
+) -> StudyOutcome:
+    """Prepare, run and save one analysis on one study; never raises for bad input.
+
+    Writes ``out_dir/<StudyInstanceUID>/<analysis>.json`` and the analysis's
+    artifacts.  Artifacts are written to a staging folder first and moved in, and the
+    JSON last, so a reader that sees the JSON sees a complete result.
+    """
+    from workstation.analyses import get  # the registry sits above jobs; see pyproject
+
+    start = time.perf_counter()
+    analysis = get(analysis_name)
+    params = params if params is not None else analysis.default_params()
+    target = Path(out_dir) / study.uid
+    try:
+        data = analysis.prepare(study, progress)
+        backend = select_backend(device)
+        fallback: list[str] = []
+        result, used = run_with_cpu_fallback(
+            lambda b: analysis.run(data, params, b, progress), backend, notify=fallback.append
+        )
+        target.mkdir(parents=True, exist_ok=True)
+        files: list[str] = []
+        if analysis.write_artifacts is not None:
+            staging = Path(tempfile.mkdtemp(prefix=f".staging-{analysis.name}-", dir=target))
+            try:
+                for path in analysis.write_artifacts(result, data, staging):
+                    final = target / Path(path).name
+                    os.replace(path, final)
+                    files.append(str(final))
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        record = result.to_json()
+        if fallback:
+            record.setdefault("warnings", []).extend(fallback)
+        json_path = target / f"{analysis.name}.json"
+        write_json_atomic(record, json_path)
+        files.insert(0, str(json_path))
+        message = "; ".join(fallback)
+        return StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files))
+    except Exception as exc:  # reported in the summary; other studies go on
+        log.warning("%s failed on study %s: %s: %s", analysis_name, study.uid, type(exc).__name__, exc)
+        return StudyOutcome(study.uid, False, time.perf_counter() - start, "", f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,73 @@
+"""Measurement maths for the 2D viewer: distances and ROI statistics, no Qt.
+
+Positions are display pixel coordinates ``(row, col)`` of one slice, pixel centres at
+integers; ``pixel_mm`` is the (row height, column width) of a pixel in mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def distance_mm(p0: tuple[float, float], p1: tuple[float, float], pixel_mm: tuple[float, float]) -> float:
+    """Euclidean distance in mm between two display points on one slice."""
+    dr = (p1[0] - p0[0]) * pixel_mm[0]
+    dc = (p1[1] - p0[1]) * pixel_mm[1]
+    return float(np.hypot(dr, dc))
+
+
+def roi_mask(
+    shape: tuple[int, int], p0: tuple[float, float], p1: tuple[float, float], kind: str = "ellipse"
+) -> NDArray[np.bool_]:
+    """Boolean mask of the pixels whose centres lie inside the ROI spanned by two corners.
+
+    ``kind`` is ``"ellipse"`` (inscribed in the box) or ``"rectangle"``.  The box edges
+    are the given corner coordinates (continuous, in pixels).
+    """
+    r0, r1 = sorted((float(p0[0]), float(p1[0])))
+    c0, c1 = sorted((float(p0[1]), float(p1[1])))
+    rows = np.arange(shape[0], dtype=float)[:, None]
+    cols = np.arange(shape[1], dtype=float)[None, :]
+    if kind == "rectangle":
+        return (rows >= r0) & (rows <= r1) & (cols >= c0) & (cols <= c1)
+    if kind != "ellipse":
+        raise ValueError(f"ROI kind must be 'ellipse' or 'rectangle', got {kind!r}")
+    rc, cc = (r0 + r1) / 2.0, (c0 + c1) / 2.0
+    ar, ac = max((r1 - r0) / 2.0, 1e-9), max((c1 - c0) / 2.0, 1e-9)
+    return ((rows - rc) / ar) ** 2 + ((cols - cc) / ac) ** 2 <= 1.0
+
+
+@dataclass(frozen=True)
+class RoiStats:
+    """Statistics of the values inside an ROI (units of the volume, HU for CT)."""
+
+    n_pixels: int
+    mean: float
+    sd: float
+    minimum: float
+    maximum: float
+    area_mm2: float
+
+    def text(self, unit: str = "HU") -> str:
+        if self.n_pixels == 0:
+            return "empty ROI"
+        return (
+            f"mean {self.mean:.1f} {unit}  SD {self.sd:.1f}\n"
+            f"min {self.minimum:.0f}  max {self.maximum:.0f}  area {self.area_mm2:.1f} mm²"
+        )
+
+
+def roi_stats(values: NDArray[Any], mask: NDArray[np.bool_], pixel_mm: tuple[float, float]) -> RoiStats:
+    """Mean, sample SD (ddof=1), min, max and area (mm^2) of ``values`` under ``mask``."""
+    inside = np.asarray(values, dtype=np.float64)[mask]
+    inside = inside[np.isfinite(inside)]
+    n = int(inside.size)
+    area = float(mask.sum()) * pixel_mm[0] * pixel_mm[1]
+    if n == 0:
+        return RoiStats(0, float("nan"), float("nan"), float("nan"), float("nan"), area)
+    sd = float(inside.std(ddof=1)) if n > 1 else 0.0
+    return RoiStats(n, float(inside.mean()), sd, float(inside.min()), float(inside.max()), area)

@@ -1,0 +1,77 @@
+"""Window/level presets and the grey-scale mapping of a slice: plain NumPy, no Qt.
+
+The mapping is the DICOM linear VOI LUT (PS3.3 C.11.2.1.2) for 8-bit output, written
+out so that a test can compute the expected pixel of any value by hand::
+
+    y = clip(((x - (c - 0.5)) / (w - 1) + 0.5) * 255, 0, 255)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class WindowPreset:
+    """A named window: ``width`` and ``level`` (centre) in the volume's units (HU for CT)."""
+
+    name: str
+    width: float
+    level: float
+    shortcut: str = ""
+
+
+PRESETS: tuple[WindowPreset, ...] = (
+    WindowPreset("Lung", 1500.0, -600.0, "1"),
+    WindowPreset("Mediastinum", 350.0, 50.0, "2"),
+    WindowPreset("Bone", 2000.0, 500.0, "3"),
+    WindowPreset("Brain", 80.0, 40.0, "4"),
+)
+
+
+def preset(name: str) -> WindowPreset:
+    """The preset called ``name`` (case-insensitive)."""
+    for p in PRESETS:
+        if p.name.lower() == name.lower():
+            return p
+    raise KeyError(f"unknown window preset {name!r}; known: {', '.join(p.name for p in PRESETS)}")
+
+
+def window_to_uint8(values: NDArray[Any], width: float, level: float) -> NDArray[np.uint8]:
+    """Map ``values`` through the linear window (``width`` >= 1, ``level``) to 0-255."""
+    w = max(float(width), 1.0)
+    scale = 255.0 / max(w - 1.0, 1e-6)
+    offset = (0.5 - (float(level) - 0.5) / max(w - 1.0, 1e-6)) * 255.0
+    out = np.asarray(values, dtype=np.float32) * np.float32(scale) + np.float32(offset)
+    np.clip(out, 0.0, 255.0, out=out)
+    return np.rint(out).astype(np.uint8)
+
+
+def default_window(array: NDArray[Any], modality: str = "") -> tuple[float, float]:
+    """A sensible first window: mediastinum for CT, else the 1st-99th percentile span."""
+    if modality.upper() == "CT":
+        p = preset("Mediastinum")
+        return p.width, p.level
+    sample = np.asarray(array)[:: max(1, array.shape[0] // 16)]
+    finite = sample[np.isfinite(sample)] if np.issubdtype(sample.dtype, np.floating) else sample.ravel()
+    if finite.size == 0:
+        return 1.0, 0.0
+    lo, hi = np.percentile(finite, [1.0, 99.0])
+    width = max(float(hi - lo), 1.0)
+    return width, float(lo + hi) / 2.0
+
+
+def drag_window(
+    width: float, level: float, dx: float, dy: float, value_range: Optional[float] = None
+) -> tuple[float, float]:
+    """New (width, level) after a right-drag of ``dx``, ``dy`` screen pixels.
+
+    Right widens the window, down raises the level; the step scales with the data
+    range (4 HU per pixel for a CT spanning 4096 HU).
+    """
+    step = (value_range or 4096.0) / 1024.0
+    return max(1.0, width + dx * step), level + dy * step
