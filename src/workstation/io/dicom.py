@@ -1,0 +1,188 @@
+"""DICOM reading: find studies on disk, then load a series as a volume.
+
+>>> result = scan("/data/incoming")                      # doctest: +SKIP
+>>> volume = load_series(result.studies[0].series[0])    # doctest: +SKIP
+>>> volume = load("/data/one_ct_series")                 # doctest: +SKIP
+
+Values come out in physical units (rescale slope and intercept applied; ``int16``
+kept when exact), planes sorted along the slice normal, geometry in DICOM LPS mm.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from workstation.core.progress import ProgressFn, report, scaled
+from workstation.core.study import FrameRef, Series
+from workstation.core.volume import Volume, VolumeSeries
+from workstation.io.dicom_decode import read_planes, rescale
+from workstation.io.dicom_geometry import GeometryPlan, plan_series
+from workstation.io.dicom_header import ImageHeader, read_header
+from workstation.io.dicom_layout import FrameExtra, frame_key
+from workstation.io.dicom_scan import EXTRAS_KEY, ScanResult, scan
+from workstation.io.errors import DicomReadError
+
+__all__ = ["DicomReadError", "ScanResult", "load", "load_series", "load_time_series", "scan"]
+
+META_KEYS = (
+    "series_uid",
+    "study_uid",
+    "modality",
+    "kvp",
+    "slice_thickness",
+    "convolution_kernel",
+    "manufacturer",
+    "patient_age_years",
+    "patient_sex",
+    "study_date",
+    "window_center",
+    "window_width",
+)
+Extras = dict[tuple[str, Optional[int]], FrameExtra]
+
+
+def _extras_and_meta(series: Series) -> tuple[Extras, dict[str, Any]]:
+    """Per-plane decode facts (from the scan, or read again for a hand-built series)."""
+    if not series.frames:
+        raise DicomReadError(Path(series.uid), "series holds no image planes")
+    extras: Extras = dict(series.meta.get(EXTRAS_KEY, {}))
+    meta = {k: v for k, v in series.meta.items() if k != EXTRAS_KEY}
+    for f in series.frames:
+        if frame_key(f) in extras:
+            continue
+        header = read_header(f.path)
+        if not isinstance(header, ImageHeader):
+            raise DicomReadError(f.path, "not an image object")
+        extras.update({frame_key(r): e for r, e in zip(header.frames, header.extras)})
+        for k, v in header.series_meta.items():
+            meta.setdefault(k, v)
+        if frame_key(f) not in extras:
+            raise DicomReadError(f.path, f"frame {f.frame} not found in the file")
+    return extras, meta
+
+
+def _plan(series: Series, meta: dict[str, Any]) -> GeometryPlan:
+    hint = meta.get("spacing_between_slices") or meta.get("slice_thickness")
+    return plan_series(series.frames, slice_spacing_hint=hint)
+
+
+def _decode(
+    frames: tuple[FrameRef, ...], extras: Extras, progress: Optional[ProgressFn], workers: Optional[int]
+) -> tuple[np.ndarray, bool, list[str]]:
+    raw, notes = read_planes(frames, extras, progress=scaled(progress, 0.0, 0.9), workers=workers)
+    chosen = [extras[frame_key(f)] for f in frames]
+    values, applied = rescale(raw, [e.slope for e in chosen], [e.intercept for e in chosen], workers=workers)
+    return values, applied, notes
+
+
+def _volume_meta(
+    meta: dict[str, Any], extras: Extras, first: FrameRef, applied: bool, issues: list[str]
+) -> dict[str, Any]:
+    out = {k: meta.get(k) for k in META_KEYS}
+    window = extras[frame_key(first)].window
+    if window is not None and out.get("window_center") is None:
+        out["window_center"], out["window_width"] = window
+    out["rescale_applied"] = applied
+    out["issues"] = list(issues)
+    return out
+
+
+def _make_volume(array: np.ndarray, plan: GeometryPlan, modality: str, meta: dict[str, Any]) -> Volume:
+    return Volume(
+        array=array,
+        spacing=plan.spacing,
+        origin=plan.origin,
+        direction=plan.direction,
+        modality=modality,
+        meta=meta,
+    )
+
+
+def load_series(
+    series: Series, progress: Optional[ProgressFn] = None, *, workers: Optional[int] = None
+) -> Volume:
+    """Decode one image series into a :class:`Volume` in physical units.
+
+    The planes of the majority image size and orientation are stacked in order along
+    the slice normal; the others, missing slices, uneven spacing, gantry tilt and
+    duplicates are listed in ``volume.meta['issues']``.  A dynamic series loads its
+    first time point (see :func:`load_time_series`).
+
+    Raises
+    ------
+    DicomReadError
+        Naming the file whose pixels cannot be read or decoded.
+    """
+    extras, meta = _extras_and_meta(series)
+    plan = _plan(series, meta)
+    issues = list(plan.issues)
+    if plan.is_dynamic:
+        issues.append(f"dynamic series: {len(plan.time_points)} time points; the first is loaded")
+    values, applied, notes = _decode(plan.frames, extras, progress, workers)
+    report(progress, 1.0, "Series loaded")
+    volume_meta = _volume_meta(meta, extras, plan.frames[0], applied, issues + notes)
+    return _make_volume(values, plan, series.modality or str(meta.get("modality") or ""), volume_meta)
+
+
+def load_time_series(
+    series: Series, progress: Optional[ProgressFn] = None, *, workers: Optional[int] = None
+) -> VolumeSeries:
+    """Decode a dynamic series into one volume per time point.
+
+    Time points are the planes sharing a position ordered by TemporalPositionIndex
+    (or acquisition time); ``times`` are seconds from the first time point, taken
+    from the earliest plane of each (FrameReferenceDateTime, AcquisitionDateTime,
+    AcquisitionTime or ContentTime), falling back to the nominal trigger delay.
+    Uneven sampling is kept as is.
+    """
+    extras, meta = _extras_and_meta(series)
+    plan = _plan(series, meta)
+    issues = list(plan.issues)
+    everything = tuple(f for planes in plan.time_points for f in planes)
+    values, applied, notes = _decode(everything, extras, progress, workers)
+    n_z = len(plan.frames)
+    times = plan.times_s or _trigger_times(plan, extras)
+    if times is None:
+        times = tuple(float(k) for k in range(len(plan.time_points)))
+        issues.append("no usable times: time points numbered 0, 1, 2... s")
+    volume_meta = _volume_meta(meta, extras, plan.frames[0], applied, issues + notes)
+    modality = series.modality or str(meta.get("modality") or "")
+    volumes = tuple(
+        _make_volume(values[k * n_z : (k + 1) * n_z], plan, modality, volume_meta)
+        for k in range(len(plan.time_points))
+    )
+    report(progress, 1.0, "Series loaded")
+    return VolumeSeries(volumes=volumes, times=times, meta=volume_meta)
+
+
+def _trigger_times(plan: GeometryPlan, extras: Extras) -> Optional[tuple[float, ...]]:
+    starts = []
+    for planes in plan.time_points:
+        values = [extras[frame_key(f)].trigger_time_s for f in planes]
+        if any(v is None for v in values):
+            return None
+        starts.append(min(values))  # type: ignore[type-var]
+    rel = np.asarray(starts, dtype=float) - starts[0]
+    return tuple(float(t) for t in rel) if np.all(np.diff(rel) > 0) else None
+
+
+def load(path: Union[str, Path], progress: Optional[ProgressFn] = None) -> Volume:
+    """Load the single image series held by a file or folder.
+
+    Raises
+    ------
+    DicomReadError
+        When ``path`` holds no image series or more than one.
+    """
+    path = Path(path)
+    result = scan(path, progress=scaled(progress, 0.0, 0.2))
+    found = result.series
+    if not found:
+        why = f" ({result.problems[0].reason})" if result.problems else ""
+        raise DicomReadError(path, f"no readable image series found{why}")
+    if len(found) > 1:
+        raise DicomReadError(path, f"holds {len(found)} image series; choose one with scan()")
+    return load_series(found[0], progress=scaled(progress, 0.2, 1.0))
