@@ -1,0 +1,223 @@
+"""Perfusion analysis of a dynamic CT or MR (DSC) series: parameters, result, run.
+
+Pipeline (all voxel work on the backend's device, see :mod:`.passes`):
+
+1. one pass keeps the strongest-enhancing voxels and the head's mean curve;
+2. the bolus arrival on that curve gives provisional baseline frames; the AIF is
+   chosen (automatically or from user voxels) and the baseline refined to the frames
+   before the AIF's own arrival (less one frame of margin);
+3. optional VOF partial-volume scaling of the AIF;
+4. the AIF is resampled onto a uniform grid (step = the smallest acquisition step
+   unless ``dt_s`` is given), its deconvolution operator factored once, and a second
+   pass deconvolves every voxel and computes CBF, CBV, MTT, Tmax and TTP;
+5. the tissue mask removes air, bone, CSF and large vessels; the stroke summary is
+   computed on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+from numpy.typing import NDArray
+
+from workstation.analyses.perfusion.aif import VascularCurve, roi_curve, select_aif, select_vof, vof_scale
+from workstation.analyses.perfusion.concentration import (
+    baseline_frames,
+    interpolation_matrix,
+    tissue_range_mask,
+    trapezoid_weights,
+    uniform_grid,
+)
+from workstation.analyses.perfusion.deconvolution import DEFAULT_THRESHOLDS, OSVD_CANDIDATES, Deconvolver
+from workstation.analyses.perfusion.passes import compute_maps, scan_candidates
+from workstation.analyses.perfusion.result import MAP_NAMES, PerfusionResult
+from workstation.analyses.perfusion.summary import stroke_summary
+from workstation.compute.backend import Backend
+from workstation.core.progress import ProgressFn, report, scaled
+from workstation.core.volume import VolumeSeries
+
+Voxels = tuple[tuple[int, int, int], ...]
+
+__all__ = ["MAP_NAMES", "PerfusionParams", "PerfusionResult", "run", "voxel_signals"]
+
+
+@dataclass(frozen=True)
+class PerfusionParams:
+    """Parameters of the perfusion analysis (defaults follow the literature cited).
+
+    Attributes
+    ----------
+    method
+        ``ssvd``, ``csvd`` or ``osvd`` (:mod:`.deconvolution`).
+    threshold
+        sSVD/cSVD truncation (fraction of the largest singular value); ``None``: 0.2
+        for sSVD, 0.1 for cSVD.
+    oi_target, osvd_candidates
+        oSVD oscillation-index target and candidate thresholds.
+    dt_s
+        Uniform grid step (s); ``None``: the smallest acquisition step.
+    smoothing_mm
+        In-plane Gaussian sigma (mm) applied to every frame (default 2 mm); 0 = off.
+    baseline_frames
+        Pre-bolus frames; ``None``: detected from the AIF.
+    aif_voxels, vof_voxels
+        User-chosen (z, y, x) voxels for the AIF / VOF; empty: automatic.
+    use_vof
+        Scale the AIF to the VOF area when the VOF area is the larger.
+    te_ms
+        MR echo time (ms) when the header lacks it.
+    vessel_fraction, max_cbv
+        Voxels peaking above ``vessel_fraction`` x AIF peak, or with CBV above
+        ``max_cbv`` ml/100 g, are vessels and leave the tissue mask.
+    tmax_threshold_s, rcbf_threshold
+        Summary thresholds (Tmax > 6 s; relative CBF < 30 %).
+    precision
+        ``float64`` (default, any device) or ``float32``.
+    """
+
+    method: str = "osvd"
+    threshold: Optional[float] = None
+    oi_target: float = 0.095
+    osvd_candidates: tuple[float, ...] = OSVD_CANDIDATES
+    dt_s: Optional[float] = None
+    smoothing_mm: float = 2.0
+    baseline_frames: Optional[int] = None
+    aif_voxels: Voxels = ()
+    vof_voxels: Voxels = ()
+    use_vof: bool = True
+    te_ms: Optional[float] = None
+    vessel_fraction: float = 0.3
+    max_cbv: float = 12.0
+    tmax_threshold_s: float = 6.0
+    rcbf_threshold: float = 0.3
+    precision: str = "float64"
+    pool_size: int = 400
+
+    def __post_init__(self) -> None:
+        if self.method not in ("ssvd", "csvd", "osvd"):
+            raise ValueError(f"method must be ssvd, csvd or osvd, got {self.method!r}")
+        if self.precision not in ("float64", "float32"):
+            raise ValueError(f"precision must be float64 or float32, got {self.precision!r}")
+        if self.baseline_frames is not None and self.baseline_frames < 1:
+            raise ValueError("baseline_frames must be at least 1")
+
+    @property
+    def effective_threshold(self) -> float:
+        return DEFAULT_THRESHOLDS[self.method] if self.threshold is None else float(self.threshold)
+
+
+def voxel_signals(series: VolumeSeries, voxels: Any) -> NDArray[np.float64]:
+    """Raw signal curves ``(k, time)`` of ``(k, 3)`` z-y-x voxels."""
+    idx = np.asarray(voxels, dtype=np.intp).reshape(-1, 3)
+    shape = series.reference.shape
+    if idx.size and (np.any(idx < 0) or np.any(idx >= np.asarray(shape))):
+        raise ValueError(f"voxel indices outside the volume of shape {shape}")
+    return np.stack([v.array[idx[:, 0], idx[:, 1], idx[:, 2]] for v in series.volumes], axis=1).astype(np.float64)
+
+
+def _concentration(signals: NDArray[np.float64], n_base: int, modality: str, te_s: Optional[float]) -> NDArray[Any]:
+    from workstation.analyses.perfusion.concentration import to_concentration
+
+    conc, _ = to_concentration(signals.T, n_base, modality, te_s)
+    return np.asarray(conc.T)
+
+
+def _echo_time_s(series: VolumeSeries, params: PerfusionParams) -> Optional[float]:
+    te = params.te_ms
+    if te is None:
+        for meta in (series.meta, series.reference.meta):
+            if meta.get("EchoTime") is not None:
+                te = float(meta["EchoTime"])
+                break
+    return None if te is None else te / 1000.0
+
+
+def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progress: Optional[ProgressFn] = None) -> PerfusionResult:
+    """Compute perfusion maps and the stroke summary of a dynamic series."""
+    if not isinstance(series, VolumeSeries):
+        raise TypeError(f"perfusion needs a VolumeSeries, got {type(series).__name__}")
+    times = np.asarray(series.times, dtype=np.float64)
+    ref = series.reference
+    modality = (ref.modality or str(series.meta.get("Modality", "")) or "CT").upper()
+    te_s = _echo_time_s(series, params)
+    if modality == "MR" and te_s is None:
+        raise ValueError("MR DSC perfusion needs the echo time: the series has no EchoTime; set te_ms")
+    dtype = np.float64 if params.precision == "float64" else np.float32
+    warnings: list[str] = []
+    grid, dt = uniform_grid(times, params.dt_s)
+    steps = np.diff(times)
+    if steps.max() - steps.min() > 0.05 * steps.min():
+        warnings.append(f"uneven sampling ({steps.min():.2f}-{steps.max():.2f} s) resampled to {dt:.2f} s")
+
+    # candidates from unsmoothed frames: smoothing would blur small arteries (partial volume)
+    scan = scan_candidates(series, backend, dtype, 0.0, modality, params.pool_size, scaled(progress, 0.0, 0.3))
+    n_base = baseline_frames(scan.head_curve - scan.head_curve[0])
+    aif = _choose_aif(series, scan.pool, params, times, n_base, modality, te_s)
+    if params.baseline_frames is not None:
+        n_base = int(params.baseline_frames)
+    else:
+        n_base = baseline_frames(aif.curve)
+    if n_base < 3:
+        warnings.append(f"only {n_base} pre-bolus frame(s): the baseline is noisy")
+    aif = _choose_aif(series, scan.pool, params, times, n_base, modality, te_s)
+    vof = _choose_vof(series, scan.pool, params, times, n_base, modality, te_s, aif)
+    if params.use_vof and vof is not None:
+        factor = vof_scale(aif, vof, times)
+        if factor > 1.0:
+            aif = VascularCurve(aif.curve * factor, aif.voxels, aif.location, aif.source, factor)
+        else:
+            warnings.append(f"VOF area below AIF area (ratio {factor:.2f}); AIF not rescaled")
+    elif params.use_vof:
+        warnings.append("no venous outflow found; AIF not rescaled for partial volume")
+    if aif.curve[-1] > 0.3 * aif.peak:
+        warnings.append("the AIF has not returned towards baseline: acquisition may be too short")
+    report(progress, 0.35, "factoring the AIF")
+
+    resample = interpolation_matrix(times, grid)
+    deconvolver = Deconvolver.build(
+        resample @ aif.curve, dt, params.method, threshold=params.threshold,
+        candidates=params.osvd_candidates, oi_target=params.oi_target, input_matrix=resample,
+    )
+    trapezoid = trapezoid_weights(times)
+    aif_area = float(aif.curve @ trapezoid)
+    blocks = compute_maps(series, backend, dtype, params.smoothing_mm, modality, te_s, n_base, deconvolver,
+                          aif_area, resample, trapezoid, float(grid[0] - times[0]), scaled(progress, 0.35, 0.95))
+
+    # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
+    s0 = np.mean([v.array for v in series.volumes[:n_base]], axis=0, dtype=np.float32)
+    mr_ref = float(np.percentile(s0, 99)) if modality == "MR" else None
+    tissue = tissue_range_mask(s0, modality, mr_ref)
+    tissue &= (blocks.peak < params.vessel_fraction * aif.peak) & (blocks.cbv <= params.max_cbv)
+    tissue &= np.isfinite(blocks.cbf) & (blocks.cbf > 0)
+    maps = {name: np.where(tissue, getattr(blocks, name), np.float32(np.nan)).astype(np.float32) for name in MAP_NAMES}
+    voxel_ml = ref.voxel_volume_mm3 / 1000.0
+    summary = stroke_summary(maps["cbf"], maps["tmax"], tissue, voxel_ml,
+                             tmax_threshold_s=params.tmax_threshold_s, rcbf_threshold=params.rcbf_threshold)
+    report(progress, 1.0, "done")
+    return PerfusionResult(
+        maps=maps, tissue=tissue, threshold_map=np.where(tissue, blocks.threshold, np.nan).astype(np.float32),
+        method=params.method,
+        threshold=params.effective_threshold if params.method != "osvd" else None,
+        oi_target=params.oi_target if params.method == "osvd" else None,
+        times=tuple(float(t) for t in times), dt_s=float(dt), baseline_frames=int(n_base),
+        aif=aif, aif_mm=tuple(float(v) for v in ref.index_to_patient(aif.location)),
+        vof=vof, summary=summary, device=backend.label, modality=modality, warnings=tuple(warnings),
+    )
+
+
+def _choose_aif(series: VolumeSeries, pool: Any, params: PerfusionParams, times: NDArray[np.float64], n_base: int,
+                modality: str, te_s: Optional[float]) -> VascularCurve:
+    if params.aif_voxels:
+        voxels = np.asarray(params.aif_voxels, dtype=np.intp).reshape(-1, 3)
+        return roi_curve(_concentration(voxel_signals(series, voxels), n_base, modality, te_s), voxels, "roi")
+    return select_aif(_concentration(pool.signals, n_base, modality, te_s), pool.voxels, times)
+
+
+def _choose_vof(series: VolumeSeries, pool: Any, params: PerfusionParams, times: NDArray[np.float64], n_base: int,
+                modality: str, te_s: Optional[float], aif: VascularCurve) -> Optional[VascularCurve]:
+    if params.vof_voxels:
+        voxels = np.asarray(params.vof_voxels, dtype=np.intp).reshape(-1, 3)
+        return roi_curve(_concentration(voxel_signals(series, voxels), n_base, modality, te_s), voxels, "roi")
+    return select_vof(_concentration(pool.signals, n_base, modality, te_s), pool.voxels, times, aif)

@@ -1,0 +1,250 @@
+"""Perfusion dock: load the dynamic series, inspect curves, pick the AIF, run, show maps."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
+
+from workstation.analyses.panel_api import Roi, ScalarOverlay, ViewerContext
+from workstation.analyses.perfusion.logic import PerfusionParams, run, voxel_signals
+from workstation.analyses.perfusion.prepare import prepare
+from workstation.analyses.perfusion.report import RANGES
+from workstation.analyses.perfusion.result import MAP_INFO, MAP_NAMES, PerfusionResult
+from workstation.core.volume import VolumeSeries
+
+OVERLAY_KEY = "perfusion"
+
+
+class PerfusionPanel(QWidget):
+    """Dock widget of the perfusion analysis (logic in :mod:`.logic`)."""
+
+    def __init__(self, context: ViewerContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.series: Optional[VolumeSeries] = None
+        self.result: Optional[PerfusionResult] = None
+        self.aif_voxels: tuple[tuple[int, int, int], ...] = ()
+        self.vof_voxels: tuple[tuple[int, int, int], ...] = ()
+        self._study: Any = context.study
+        self.load_button = QPushButton("Load dynamic series")
+        self.curve_plot = pg.PlotWidget(title="ROI time-intensity")
+        self.curve_plot.setLabel("bottom", "time", units="s")
+        self.roi_curve = self.curve_plot.plot([], [], pen=pg.mkPen("y", width=2), name="ROI")
+        self.input_plot = pg.PlotWidget(title="AIF (red) / VOF (blue)")
+        self.aif_curve = self.input_plot.plot([], [], pen=pg.mkPen("r", width=2))
+        self.vof_curve = self.input_plot.plot([], [], pen=pg.mkPen("b", width=2))
+        self.aif_auto = QPushButton("Auto AIF/VOF")
+        self.aif_from_roi = QPushButton("AIF from ROI")
+        self.vof_from_roi = QPushButton("VOF from ROI")
+        self.method = QComboBox()
+        self.method.addItems(["osvd", "csvd", "ssvd"])
+        self.threshold = _spin(0.01, 0.9, 0.1, 3)
+        self.smoothing = _spin(0.0, 10.0, PerfusionParams().smoothing_mm, 1)
+        self.run_button = QPushButton("Run")
+        self.map_choice = QComboBox()
+        self.map_choice.addItems(list(MAP_NAMES))
+        self.vmin = _spin(-1000.0, 1000.0, 0.0, 2)
+        self.vmax = _spin(-1000.0, 1000.0, 1.0, 2)
+        self.summary = QLabel("Load a dynamic series.")
+        self.summary.setWordWrap(True)
+        self.export_button = QPushButton("Export maps and PDF...")
+        self._layout()
+        self.load_button.clicked.connect(self.load)
+        self.aif_auto.clicked.connect(self._auto_aif)
+        self.aif_from_roi.clicked.connect(lambda: self._take_roi("aif"))
+        self.vof_from_roi.clicked.connect(lambda: self._take_roi("vof"))
+        self.run_button.clicked.connect(self.run_analysis)
+        self.map_choice.currentTextChanged.connect(self._map_changed)
+        self.vmin.valueChanged.connect(self.show_map)
+        self.vmax.valueChanged.connect(self.show_map)
+        self.export_button.clicked.connect(self._choose_export_folder)
+        context.roi_changed.connect(self.show_roi_curve)
+        context.study_changed.connect(self._study_changed)
+        self._update_enabled()
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("Method", self.method)
+        form.addRow("SVD threshold", self.threshold)
+        form.addRow("Smoothing (mm)", self.smoothing)
+        aif_row = QHBoxLayout()
+        for b in (self.aif_auto, self.aif_from_roi, self.vof_from_roi):
+            aif_row.addWidget(b)
+        map_row = QHBoxLayout()
+        for w in (self.map_choice, QLabel("min"), self.vmin, QLabel("max"), self.vmax):
+            map_row.addWidget(w)
+        box = QVBoxLayout(self)
+        box.addWidget(self.load_button)
+        box.addWidget(self.curve_plot)
+        box.addWidget(self.input_plot)
+        box.addLayout(aif_row)
+        box.addLayout(form)
+        box.addWidget(self.run_button)
+        box.addLayout(map_row)
+        box.addWidget(self.summary)
+        box.addWidget(self.export_button)
+
+    def _update_enabled(self) -> None:
+        loaded = self.series is not None
+        for w in (self.run_button, self.aif_auto, self.aif_from_roi, self.vof_from_roi):
+            w.setEnabled(loaded)
+        self.export_button.setEnabled(self.result is not None)
+
+    def _study_changed(self, study: Any) -> None:
+        if study is not self._study:  # a new study: what was loaded belongs to the old one
+            self._study = study
+            self.series, self.result, self.aif_voxels, self.vof_voxels = None, None, (), ()
+            self._update_enabled()
+
+    # -- loading ------------------------------------------------------------------
+    def load(self) -> None:
+        """Load the study's dynamic series in a job."""
+        study = self.context.study
+        if study is None:
+            self.summary.setText("Open a study with a dynamic CT/MR series first.")
+            return
+        self.context.run_job("Load perfusion series", lambda _b, p: prepare(study, p), self.set_series, self._error)
+
+    def set_series(self, series: VolumeSeries) -> None:
+        """Hold ``series``; show its first time point when the viewers show another grid."""
+        volume = self.context.volume
+        if volume is None or volume.shape != series.reference.shape:
+            self.context.set_loaded(self.context.study, self.context.series, series.reference)
+        self.series = series
+        self.summary.setText(f"{len(series.times)} time points over {series.times[-1]:.1f} s. Draw an ROI or run.")
+        self._update_enabled()
+        self.show_roi_curve(self.context.roi)
+
+    def _error(self, message: str) -> None:
+        self.summary.setText(f"Failed: {message}")
+        self.context.notify("Perfusion", message)
+
+    # -- curves ---------------------------------------------------------------------
+    def roi_mean_curve(self, roi: Roi) -> np.ndarray:
+        """Mean signal of the ROI at every time point (signal units, HU for CT)."""
+        assert self.series is not None
+        z, y, x = roi.voxel_indices()
+        return voxel_signals(self.series, np.stack([z, y, x], axis=1)).mean(axis=0)
+
+    def show_roi_curve(self, roi: Optional[Roi]) -> None:
+        if self.series is None or roi is None or not roi.mask.any():
+            self.roi_curve.setData([], [])
+            return
+        self.roi_curve.setData(np.asarray(self.series.times), self.roi_mean_curve(roi))
+
+    def _roi_voxels(self) -> tuple[tuple[int, int, int], ...]:
+        roi = self.context.roi
+        if roi is None or not roi.mask.any():
+            return ()
+        return tuple((int(z), int(y), int(x)) for z, y, x in zip(*roi.voxel_indices()))
+
+    def _take_roi(self, which: str) -> None:
+        voxels = self._roi_voxels()
+        if not voxels:
+            self.summary.setText("Draw an ROI on the vessel first.")
+            return
+        if which == "aif":
+            self.aif_voxels = voxels
+        else:
+            self.vof_voxels = voxels
+        self.summary.setText(f"{which.upper()} set from {len(voxels)} ROI voxels; run to apply.")
+
+    def _auto_aif(self) -> None:
+        self.aif_voxels, self.vof_voxels = (), ()
+        self.summary.setText("Automatic AIF and VOF; run to apply.")
+
+    # -- running ------------------------------------------------------------------
+    def params(self) -> PerfusionParams:
+        method = self.method.currentText()
+        return dataclasses.replace(
+            PerfusionParams(), method=method, threshold=None if method == "osvd" else self.threshold.value(),
+            smoothing_mm=self.smoothing.value(), aif_voxels=self.aif_voxels, vof_voxels=self.vof_voxels,
+        )
+
+    def run_analysis(self) -> None:
+        if self.series is None:
+            return
+        series, params = self.series, self.params()
+        self.context.run_job("Perfusion maps", lambda b, p: run(series, params, b, p), self.show_result, self._error)
+
+    def show_result(self, result: PerfusionResult) -> None:
+        self.result = result
+        t = np.asarray(result.times)
+        self.aif_curve.setData(t, result.aif.curve)
+        self.vof_curve.setData(t, result.vof.curve if result.vof is not None else np.zeros(0))
+        if result.vof is None:
+            self.vof_curve.setData([], [])
+        s = result.summary
+        ratio = "n/a" if s.mismatch_ratio is None else f"{s.mismatch_ratio:.1f}"
+        self.summary.setText(
+            f"Tmax>{s.tmax_threshold_s:g}s: {s.hypoperfused_ml:.1f} ml | core (rCBF<{100 * s.rcbf_threshold:.0f}%): "
+            f"{s.core_ml:.1f} ml | mismatch {s.mismatch_ml:.1f} ml, ratio {ratio} | {result.device}"
+            + "".join(f"\n{w}" for w in result.warnings)
+        )
+        self._update_enabled()
+        self._map_changed(self.map_choice.currentText())
+
+    def _map_changed(self, name: str) -> None:
+        lo, hi = RANGES[name]
+        for spin, value in ((self.vmin, lo), (self.vmax, hi)):
+            spin.blockSignals(True)
+            spin.setValue(value)
+            spin.blockSignals(False)
+        self.show_map()
+
+    def show_map(self) -> None:
+        """Publish the selected map as a colour-mapped overlay."""
+        if self.result is None:
+            return
+        name = self.map_choice.currentText()
+        title, unit = MAP_INFO[name]
+        self.context.set_overlay(OVERLAY_KEY, ScalarOverlay(
+            values=self.result.maps[name], vmin=self.vmin.value(), vmax=max(self.vmax.value(), self.vmin.value() + 1e-6),
+            colormap="jet", unit=unit, title=title))
+
+    # -- export -----------------------------------------------------------------------
+    def _choose_export_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export perfusion maps to")
+        if folder:
+            try:
+                self.export_to(Path(folder))
+            except ValueError as exc:
+                self._error(str(exc))
+
+    def export_to(self, folder: Path) -> list[Path]:
+        """NIfTI maps, derived DICOM series and the PDF into ``folder`` (never the source folder)."""
+        from workstation.analyses.perfusion.export import write_artifacts, write_dicom_maps
+
+        if self.result is None or self.series is None:
+            raise ValueError("run the analysis before exporting")
+        folder = Path(folder).resolve()
+        for source in _source_folders(self.context):
+            if folder == source or source in folder.parents:
+                raise ValueError(f"{folder} holds the source images; choose another folder")
+        paths = write_artifacts(self.result, self.series, folder)
+        paths += write_dicom_maps(self.result, self.series.reference, folder / "dicom")
+        self.summary.setText(self.summary.text() + f"\nExported {len(paths)} files to {folder}")
+        return paths
+
+
+def _source_folders(context: ViewerContext) -> set[Path]:
+    series = context.series
+    if series is None and context.study is not None:
+        return {f.path.resolve().parent for s in context.study.series for f in s.frames}
+    return {f.path.resolve().parent for f in series.frames} if series is not None else set()
+
+
+def _spin(lo: float, hi: float, value: float, decimals: int) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(lo, hi)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(10 ** -decimals * 5 if decimals > 1 else 0.5)
+    spin.setValue(value)
+    return spin

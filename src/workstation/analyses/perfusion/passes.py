@@ -1,0 +1,150 @@
+"""The two passes over a dynamic series, slab by slab, on the backend's device.
+
+The series is never stacked whole: a slab of whole slices ``(time, z, y, x)`` is
+uploaded, optionally smoothed in-plane, flattened to ``(time, voxel)`` and processed
+in column chunks sized to the memory budget (the free device memory on a GPU; at most
+:data:`CPU_BUDGET_BYTES` of working arrays on the CPU).
+
+Pass 1 (:func:`scan_candidates`) keeps the strongest-enhancing voxels (AIF/VOF
+candidates) and the mean curve of the head for bolus-arrival detection.  Pass 2
+(:func:`compute_maps`) deconvolves every voxel and returns the raw map ingredients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import numpy as np
+from numpy.typing import NDArray
+
+from workstation.analyses.perfusion.aif import CandidatePool
+from workstation.analyses.perfusion.concentration import (
+    enhancement,
+    smooth_frames,
+    tissue_range_mask,
+    to_concentration,
+)
+from workstation.analyses.perfusion.deconvolution import Deconvolver
+from workstation.analyses.perfusion.maps import cbf_from_kmax, cbv_from_areas, mtt_from, peak_time
+from workstation.compute.backend import Backend
+from workstation.core.progress import ProgressFn, report
+from workstation.core.volume import VolumeSeries
+
+#: Working-memory budget of one chunk on the CPU (the whole run stays under 500 MB extra).
+CPU_BUDGET_BYTES = 192 * 2**20
+#: Fraction of the free GPU memory one chunk may use.
+GPU_BUDGET_FRACTION = 0.4
+
+
+def chunk_voxels(backend: Backend, n_times: int, length: int, itemsize: int) -> int:
+    """Voxels per chunk: about ``2 n_t + 6 L`` working values per voxel."""
+    per_voxel = (2 * n_times + 6 * length) * itemsize
+    free = backend.free_memory_bytes()
+    budget = CPU_BUDGET_BYTES if free is None else int(free * GPU_BUDGET_FRACTION)
+    return max(1024, budget // per_voxel)
+
+
+def slabs(series: VolumeSeries, voxels_per_chunk: int) -> Iterator[tuple[int, int]]:
+    """Slice ranges ``[z0, z1)`` of about one chunk each (at least one slice)."""
+    nz, ny, nx = series.reference.shape
+    per = max(1, voxels_per_chunk // (ny * nx))
+    for z0 in range(0, nz, per):
+        yield z0, min(nz, z0 + per)
+
+
+def load_slab(series: VolumeSeries, z0: int, z1: int, backend: Backend, dtype: Any, sigma_mm: float) -> Any:
+    """Upload slices ``z0:z1`` of every frame as ``(time, voxel)`` in ``dtype``."""
+    host = np.stack([v.array[z0:z1] for v in series.volumes])
+    block = backend.asarray(host).astype(dtype, copy=False)
+    dy, dx = series.reference.spacing[1:]
+    block = smooth_frames(block, sigma_mm, (dy, dx), backend.ndimage)
+    return block.reshape(block.shape[0], -1)
+
+
+@dataclass
+class ScanResult:
+    """Pass 1 output: candidate pool and the head's mean enhancement curve."""
+
+    pool: CandidatePool
+    head_curve: NDArray[np.float64]
+
+
+def scan_candidates(
+    series: VolumeSeries, backend: Backend, dtype: Any, sigma_mm: float, modality: str,
+    pool_size: int, progress: Optional[ProgressFn] = None,
+) -> ScanResult:
+    """Pass 1: strongest provisional enhancement (over the first two frames) per voxel."""
+    xp = backend.xp
+    n_t = len(series.times)
+    ny, nx = series.reference.shape[1:]
+    pool = CandidatePool(size=pool_size)
+    sums = np.zeros(n_t)
+    count = 0
+    plan = list(slabs(series, chunk_voxels(backend, n_t, 2, np.dtype(dtype).itemsize)))
+    for k, (z0, z1) in enumerate(plan):
+        sig = load_slab(series, z0, z1, backend, dtype, sigma_mm)
+        enh = enhancement(sig, modality)
+        first = sig[: min(2, n_t)].mean(axis=0)
+        head = tissue_range_mask(first, modality, float(xp.percentile(first, 99)) if modality == "MR" else None)
+        sums += backend.asnumpy(enh[:, head].sum(axis=1)) if bool(head.any()) else 0.0
+        count += int(head.sum())
+        key = (enh - enhancement(first, modality)[None]).max(axis=0)
+        n_keep = min(pool_size, key.shape[0])
+        top = xp.argpartition(-key, n_keep - 1)[:n_keep] if n_keep < key.shape[0] else xp.arange(key.shape[0])
+        flat = backend.asnumpy(top)
+        z, rem = np.divmod(flat, ny * nx)
+        voxels = np.stack([z + z0, rem // nx, rem % nx], axis=1)
+        pool.offer(backend.asnumpy(key[top]), voxels, backend.asnumpy(sig[:, top]).T)
+        report(progress, (k + 1) / len(plan), "finding the arterial input")
+    head_curve = sums / max(count, 1)
+    return ScanResult(pool, head_curve)
+
+
+@dataclass
+class MapBlocks:
+    """Pass 2 output on the host, each ``(z, y, x)``."""
+
+    cbf: NDArray[np.float32]
+    cbv: NDArray[np.float32]
+    mtt: NDArray[np.float32]
+    tmax: NDArray[np.float32]
+    ttp: NDArray[np.float32]
+    threshold: NDArray[np.float32]
+    peak: NDArray[np.float32]
+    s0: NDArray[np.float32]
+
+
+def compute_maps(
+    series: VolumeSeries, backend: Backend, dtype: Any, sigma_mm: float, modality: str, te_s: Optional[float],
+    n_baseline: int, deconvolver: Deconvolver, aif_area: float, resample: NDArray[np.float64],
+    trapezoid: NDArray[np.float64], grid_start: float, progress: Optional[ProgressFn] = None,
+) -> MapBlocks:
+    """Pass 2: concentration, deconvolution and maps for every voxel."""
+    xp = backend.xp
+    shape = series.reference.shape
+    n_vox = int(np.prod(shape))
+    out = {k: np.empty(n_vox, dtype=np.float32) for k in MapBlocks.__dataclass_fields__}
+    n_t = len(series.times)
+    per_chunk = chunk_voxels(backend, n_t, deconvolver.length, np.dtype(dtype).itemsize)
+    w_trap = xp.asarray(trapezoid, dtype=dtype)
+    w_grid = xp.asarray(resample, dtype=dtype)
+    plan = list(slabs(series, per_chunk))
+    for k, (z0, z1) in enumerate(plan):
+        sig = load_slab(series, z0, z1, backend, dtype, sigma_mm)
+        base = z0 * shape[1] * shape[2]
+        for c0 in range(0, sig.shape[1], per_chunk):
+            c1 = min(sig.shape[1], c0 + per_chunk)
+            conc, s0 = to_concentration(sig[:, c0:c1], n_baseline, modality, te_s, xp)
+            stats = deconvolver.apply(conc, xp)
+            cbf = cbf_from_kmax(stats.kmax)
+            cbv = cbv_from_areas(w_trap @ conc, aif_area)
+            values = {
+                "cbf": cbf, "cbv": cbv, "mtt": mtt_from(cbv, cbf, xp), "tmax": stats.tmax_s,
+                "ttp": peak_time(w_grid @ conc, grid_start, deconvolver.dt, xp),
+                "threshold": stats.threshold, "peak": conc.max(axis=0), "s0": s0,
+            }
+            for name, arr in values.items():
+                out[name][base + c0: base + c1] = backend.asnumpy(arr.astype(xp.float32))
+        report(progress, (k + 1) / len(plan), "deconvolving")
+    return MapBlocks(**{k: v.reshape(shape) for k, v in out.items()})
