@@ -1,0 +1,164 @@
+"""Coronary calcium scoring of a non-contrast CT: the pure computation (no Qt).
+
+``run(volume, params, backend, progress)`` finds lesions (>= 130 HU, 2D
+8-connected per axial slice, >= 1 mm^2), groups them in 3D, scores them (Agatston,
+volume, mass), suggests an artery for each, and returns a :class:`CalciumResult`
+with risk category, CAC-DRS and MESA percentile.  See :mod:`.scoring` for the
+conventions and references.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Optional
+
+import numpy as np
+
+from workstation.analyses.base import InputError
+from workstation.analyses.calcium.arteries import estimate_aortic_root
+from workstation.analyses.calcium.kernel import lesion_voxels, slice_lesions
+from workstation.analyses.calcium.mesa import normalise_sex
+from workstation.analyses.calcium.params import CalciumParams
+from workstation.analyses.calcium.result import CalciumResult
+from workstation.analyses.calcium.scoring import build_lesions
+from workstation.compute.backend import Backend
+from workstation.core.progress import ProgressFn, report
+from workstation.core.study import Series, Study
+from workstation.core.volume import Volume
+
+
+def check_input(volume: Volume, params: CalciumParams) -> list[str]:
+    """Warnings about a CT that is not the standard calcium-scoring scan.
+
+    Raises :class:`InputError` when scoring is meaningless (not CT).
+    """
+    modality = (volume.modality or str(volume.meta.get("modality") or "")).upper()
+    if modality != "CT":
+        raise InputError(f"calcium scoring needs a CT series, this one is {modality or 'of unknown modality'}")
+    warnings: list[str] = []
+    meta = volume.meta
+    if meta.get("rescale_applied") is False:
+        warnings.append("the series has no rescale slope/intercept: values are assumed to be HU already")
+    elif volume.array.size and float(volume.array.min()) >= 0:
+        warnings.append("no value below 0 HU: the values may be stored pixel values without rescale")
+    if not volume.is_axial():
+        warnings.append("the slices are not axial: Agatston scoring is defined on axial slices")
+    for issue in meta.get("issues") or []:
+        warnings.append(f"series: {issue}")  # uneven spacing, missing slices, tilt... from the loader
+    dz = volume.spacing[0]
+    thickness = meta.get("slice_thickness")
+    if thickness is not None and float(thickness) > params.reference_increment_mm + 1e-6:
+        warnings.append(f"slice thickness {float(thickness):g} mm exceeds 3 mm: small lesions are underestimated")
+    if abs(dz - params.reference_increment_mm) > 1e-3:
+        warnings.append(
+            f"slice increment {dz:g} mm differs from 3 mm: slice scores were scaled by {dz:g}/3 "
+            f"(= {dz / params.reference_increment_mm:.3g})"
+        )
+    if thickness is not None and abs(float(thickness) - params.reference_increment_mm) > 1e-3 and abs(
+        float(thickness) - dz
+    ) > 1e-3:
+        warnings.append(f"slice thickness {float(thickness):g} mm differs from the increment {dz:g} mm")
+    return warnings
+
+
+def _demographics(volume: Volume, params: CalciumParams) -> tuple[Optional[float], Optional[str]]:
+    age = params.age if params.age is not None else volume.meta.get("patient_age_years")
+    sex = params.sex if params.sex is not None else volume.meta.get("patient_sex")
+    return (float(age) if age is not None else None), normalise_sex(sex)
+
+
+def _on_device(backend: Backend, array: Any) -> Any:
+    """The volume's values on the backend's device (already-resident CuPy arrays are reused)."""
+    if backend.is_gpu:
+        if isinstance(array, backend.xp.ndarray):
+            return backend.xp.ascontiguousarray(array)
+        return backend.asarray(np.ascontiguousarray(array))
+    return np.ascontiguousarray(backend.asarray(array))
+
+
+def run(
+    volume: Volume,
+    params: Optional[CalciumParams] = None,
+    backend: Optional[Backend] = None,
+    progress: Optional[ProgressFn] = None,
+) -> CalciumResult:
+    """Score the coronary calcium of ``volume`` (HU) on ``backend``."""
+    from workstation.compute.backend import get_backend
+
+    params = params or CalciumParams()
+    backend = backend or get_backend()
+    warnings = check_input(volume, params)
+    report(progress, 0.05, "Finding the aortic root")
+    if params.aortic_root_mm is not None:
+        root: Optional[np.ndarray] = np.asarray(params.aortic_root_mm, dtype=float)
+    else:
+        root = estimate_aortic_root(volume) if isinstance(volume.array, np.ndarray) else None
+        if root is None:
+            warnings.append("aortic root not found: artery suggestions are 'other', assign arteries by hand")
+    report(progress, 0.2, "Labelling calcified lesions")
+    hu = _on_device(backend, volume.array)
+    table = slice_lesions(hu, params.threshold_hu, backend)
+    report(progress, 0.7, "Scoring lesions")
+    lesions, lesion_of_label, excluded = build_lesions(table, volume.spacing, volume.index_to_patient, params, root)
+    voxel_index, voxel_lesion = lesion_voxels(backend, table, lesion_of_label)
+    del hu, table
+    age, sex = _demographics(volume, params)
+    report(progress, 1.0, "Done")
+    meta = volume.meta
+    return CalciumResult(
+        lesions=tuple(lesions),
+        params=params,
+        shape=volume.shape,
+        spacing=volume.spacing,
+        voxel_index=voxel_index,
+        voxel_lesion=voxel_lesion,
+        age=age,
+        sex=sex,
+        race=params.race,
+        device=backend.label,
+        warnings=tuple(warnings),
+        excluded_components=excluded,
+        aortic_root_mm=tuple(float(v) for v in root) if root is not None else None,  # type: ignore[arg-type]
+        patient_id=str(meta.get("patient_id") or ""),
+        study_uid=str(meta.get("study_uid") or ""),
+        study_date=str(meta.get("study_date") or ""),
+    )
+
+
+def _score_series_choice(series: Series) -> tuple[int, float, int]:
+    thickness = series.meta.get("slice_thickness")
+    near_3mm = -abs(float(thickness) - 3.0) if thickness is not None else -99.0
+    return (1 if series.modality.upper() == "CT" else 0, near_3mm, series.n_frames)
+
+
+def pick_series(study: Study) -> Series:
+    """The CT series best suited for calcium scoring (closest to 3 mm, then most slices)."""
+    ct = [s for s in study.series if s.modality.upper() == "CT" and s.n_frames > 1]
+    if not ct:
+        raise InputError(f"study {study.uid} holds no multi-slice CT series for calcium scoring")
+    return max(ct, key=_score_series_choice)
+
+
+def with_study_facts(volume: Volume, study: Optional[Study]) -> Volume:
+    """``volume`` with the patient ID, age, sex and study date of ``study`` in its meta."""
+    if study is None:
+        return volume
+    meta: dict[str, Any] = dict(volume.meta)
+    if not meta.get("patient_id"):
+        meta["patient_id"] = study.patient_id
+    if meta.get("patient_age_years") is None and study.patient_age_years is not None:
+        meta["patient_age_years"] = study.patient_age_years
+    if not meta.get("patient_sex") and study.patient_sex:
+        meta["patient_sex"] = study.patient_sex
+    if not meta.get("study_date") and study.study_date is not None:
+        meta["study_date"] = study.study_date.isoformat()
+    if not meta.get("study_uid"):
+        meta["study_uid"] = study.uid
+    return replace(volume, meta=meta)
+
+
+def prepare(study: Study, progress: Optional[ProgressFn] = None) -> Volume:
+    """Load the CT series of ``study`` to score, with patient facts in ``meta``."""
+    from workstation.io.dicom import load_series
+
+    return with_study_facts(load_series(pick_series(study), progress), study)

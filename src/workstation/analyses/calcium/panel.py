@@ -1,0 +1,280 @@
+"""The calcium scoring dock: run, review lesions, assign arteries, export the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workstation.analyses.calcium import logic, trend
+from workstation.analyses.calcium.artifacts import write_json
+from workstation.analyses.calcium.mesa import RACES, normalise_sex
+from workstation.analyses.calcium.panel_tables import ARTERY_CHOICES, ArteryTable, LesionTable
+from workstation.analyses.calcium.params import CalciumParams
+from workstation.analyses.calcium.report import WEIGHT_COLORS, write_report
+from workstation.analyses.calcium.result import CalciumResult
+from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.core.volume import Volume
+
+OVERLAY_KEY = "calcium"
+WEIGHT_NAMES = {1: "130-199 HU", 2: "200-299 HU", 3: "300-399 HU", 4: ">= 400 HU"}
+RISK_COLORS = {"0": "#2e7d32", "1-10": "#689f38", "11-100": "#f9a825", "101-400": "#ef6c00", ">400": "#c62828"}
+
+
+def results_folder_for(source: Path) -> Path:
+    """``<study folder>_results``, beside (never inside) the source folder."""
+    source = source.resolve()
+    return source.parent / f"{source.name}_results"
+
+
+class CalciumPanel(QWidget):
+    """Dock widget for coronary calcium scoring on the loaded CT."""
+
+    def __init__(self, context: ViewerContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.result: Optional[CalciumResult] = None
+        self._volume: Optional[Volume] = None
+        self.output_dir: Optional[Path] = None
+        self.job: Any = None
+        self._build()
+        context.volume_changed.connect(self._on_volume)
+        context.voxel_clicked.connect(self._on_click)
+        self._on_volume(context.volume)
+
+    # -- layout ---------------------------------------------------------------------
+    def _build(self) -> None:
+        self.threshold = _spin(130, 50, 1000, 0, " HU")
+        self.min_area = _spin(1.0, 0.0, 20.0, 2, " mm²")
+        self.calibration = _spin(0.74, 0.1, 2.0, 3, " mg/cm³/HU")
+        self.volume_method = QComboBox()
+        self.volume_method.addItems(["voxel", "interpolated"])
+        self.auto_exclude = QCheckBox("Drop bone-like components")
+        self.auto_exclude.setChecked(True)
+        self.age = _spin(0, 0, 120, 0, " y")
+        self.age.setSpecialValueText("unknown")
+        self.sex = QComboBox()
+        self.sex.addItems(["unknown", "M", "F"])
+        self.race = QComboBox()
+        self.race.addItems(["unknown", *RACES])
+        self.age.valueChanged.connect(self._on_demographics)
+        self.sex.currentTextChanged.connect(self._on_demographics)
+        self.race.currentTextChanged.connect(self._on_demographics)
+        form = QFormLayout()
+        for label, w in (("Threshold", self.threshold), ("Min. area", self.min_area),
+                         ("Mass calibration", self.calibration), ("Volume", self.volume_method),
+                         ("", self.auto_exclude), ("Age", self.age), ("Sex", self.sex), ("Race", self.race)):
+            form.addRow(label, w)
+        params_box = QGroupBox("Parameters")
+        params_box.setLayout(form)
+        self.run_button = QPushButton("Score calcium")
+        self.run_button.clicked.connect(self.run)
+        self.status = QLabel("Load a non-contrast CT, then score.")
+        self.status.setWordWrap(True)
+        self.risk_badge = QLabel("-")
+        self.percentile_label = QLabel("Percentile: -")
+        self.totals_label = QLabel("")
+        self.trend_label = QLabel("")
+        self.trend_label.setWordWrap(True)
+        self.artery_table = ArteryTable()
+        self.lesion_table = LesionTable(self.assign)
+        self.lesion_table.itemSelectionChanged.connect(self._on_row)
+        self.assign_artery = QComboBox()
+        self.assign_artery.addItems(list(ARTERY_CHOICES))
+        self.click_assign = QCheckBox("Click a lesion in 2D to assign")
+        assign_row = QHBoxLayout()
+        assign_row.addWidget(self.click_assign)
+        assign_row.addWidget(self.assign_artery)
+        self.export_button = QPushButton("Export PDF + JSON")
+        self.export_button.clicked.connect(lambda: self.export())
+        self.choose_button = QPushButton("Folder...")
+        self.choose_button.clicked.connect(self._choose_folder)
+        export_row = QHBoxLayout()
+        export_row.addWidget(self.export_button)
+        export_row.addWidget(self.choose_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(params_box)
+        layout.addWidget(self.run_button)
+        layout.addWidget(self.status)
+        badges = QHBoxLayout()
+        badges.addWidget(self.risk_badge)
+        badges.addWidget(self.percentile_label)
+        layout.addLayout(badges)
+        layout.addWidget(self.totals_label)
+        layout.addWidget(self.trend_label)
+        layout.addWidget(self.artery_table)
+        layout.addLayout(assign_row)
+        layout.addWidget(self.lesion_table, stretch=1)
+        layout.addLayout(export_row)
+        self._show()
+
+    # -- model -> view --------------------------------------------------------------
+    def _on_volume(self, volume: Optional[Volume]) -> None:
+        self.result, self._volume = None, None
+        self.run_button.setEnabled(volume is not None)
+        if volume is not None:
+            meta = volume.meta
+            age = meta.get("patient_age_years")
+            study = self.context.study
+            if age is None and study is not None:
+                age = study.patient_age_years
+            sex = normalise_sex(meta.get("patient_sex") or (study.patient_sex if study is not None else ""))
+            self.age.blockSignals(True)
+            self.sex.blockSignals(True)
+            self.age.setValue(float(age) if age is not None else 0.0)
+            self.sex.setCurrentText(sex or "unknown")
+            self.age.blockSignals(False)
+            self.sex.blockSignals(False)
+        self._show()
+
+    def _show(self) -> None:
+        r = self.result
+        self.lesion_table.show_result(r)
+        self.artery_table.show_result(r)
+        self.export_button.setEnabled(r is not None)
+        if r is None:
+            self.risk_badge.setText("-")
+            self.risk_badge.setStyleSheet("")
+            self.percentile_label.setText("Percentile: -")
+            self.totals_label.setText("")
+            self.trend_label.setText("")
+            return
+        self.risk_badge.setText(f" {r.risk_category}  {r.cac_drs} ")
+        self.risk_badge.setStyleSheet(
+            f"background:{RISK_COLORS[r.risk_category]}; color:white; font-weight:bold; border-radius:4px")
+        pct = r.percentile
+        self.percentile_label.setText("Percentile: n/a" if pct is None else f"MESA percentile: {pct:.0f}")
+        self.totals_label.setText(
+            f"Agatston {r.agatston_total:.1f}   Volume {r.volume_mm3_total:.1f} mm³   Mass {r.mass_mg_total:.2f} mg")
+        self.trend_label.setText(self._trend_text(r))
+        self._publish_overlay()
+
+    def _trend_text(self, r: CalciumResult) -> str:
+        """Earlier calcium.json records of this patient beside the study folder, if any."""
+        series = self.context.series
+        if series is None or not series.frames:
+            return ""
+        source = Path(series.frames[0].path).parent.resolve()
+        folders = [p for p in source.parent.glob("*_results") if p.is_dir()]
+        changes = trend.history(r.patient_id, r.study_date, r.agatston_total, r.study_uid, folders)
+        return f"Trend:\n{trend.describe(changes)}" if changes else ""
+
+    def _publish_overlay(self) -> None:
+        if self.result is None or self.context.volume is None or self.context.volume.shape != self.result.shape:
+            return
+        overlay = LabelOverlay(labels=self.result.label_volume("weight"), colors=dict(WEIGHT_COLORS),
+                               names=dict(WEIGHT_NAMES), opacity=0.7, show_in_3d=True)
+        self.context.set_overlay(OVERLAY_KEY, overlay)
+
+    # -- view -> model --------------------------------------------------------------
+    def params(self) -> CalciumParams:
+        overrides = dict(self.result.params.artery_overrides) if self.result is not None else {}
+        return CalciumParams(
+            threshold_hu=self.threshold.value(), min_area_mm2=self.min_area.value(),
+            mass_calibration=self.calibration.value(), volume_method=self.volume_method.currentText(),  # type: ignore[arg-type]
+            auto_exclude=self.auto_exclude.isChecked(), age=self.age.value() or None,
+            sex=None if self.sex.currentText() == "unknown" else self.sex.currentText(),
+            race=None if self.race.currentText() == "unknown" else self.race.currentText(),
+            artery_overrides=overrides,
+        )
+
+    def run(self) -> None:
+        if self.context.volume is None:
+            return
+        volume = logic.with_study_facts(self.context.volume, self.context.study)
+        params = self.params()
+        self.run_button.setEnabled(False)
+        self.status.setText("Scoring...")
+        self.job = self.context.run_job(
+            "Coronary calcium", lambda backend, progress: logic.run(volume, params, backend, progress),
+            on_done=lambda result: self._on_done(result, volume), on_error=self._on_error)
+
+    def _on_done(self, result: CalciumResult, volume: Volume) -> None:
+        self.result, self._volume = result, volume
+        self.run_button.setEnabled(True)
+        notes = "; ".join(result.warnings)
+        self.status.setText(f"{len(result.lesions)} lesions on {result.device}." + (f" {notes}" if notes else ""))
+        self._show()
+
+    def _on_error(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.status.setText(f"Scoring failed: {message}")
+        self.context.notify("Coronary calcium", message)
+
+    def _on_demographics(self, *_: object) -> None:
+        if self.result is None:
+            return
+        p = self.params()
+        self.result = self.result.with_patient(p.age, p.sex, p.race)
+        self._show()
+
+    def assign(self, lesion_id: int, artery: str) -> None:
+        """Assign a lesion to an artery (from the table or a click) and refresh the totals."""
+        if self.result is None or self.result.lesion(lesion_id).artery == artery:
+            return
+        self.result = self.result.with_artery(lesion_id, artery)
+        self._show()
+
+    def _on_click(self, index_zyx: object) -> None:
+        if not self.click_assign.isChecked() or self.result is None:
+            return
+        lesion_id = self.result.lesion_at(tuple(index_zyx))  # type: ignore[arg-type]
+        if lesion_id is not None:
+            self.assign(lesion_id, self.assign_artery.currentText())
+
+    def _on_row(self) -> None:
+        row = self.lesion_table.currentRow()
+        if self.result is None or not 0 <= row < len(self.result.lesions):
+            return
+        les = self.result.lesions[row]
+        z = min(les.slice_indices, key=lambda s: abs(s - les.centroid_index[0]))
+        self.context.focus((z, int(round(les.centroid_index[1])), int(round(les.centroid_index[2]))))
+
+    # -- export ---------------------------------------------------------------------
+    def default_output_dir(self) -> Path:
+        series = self.context.series
+        if series is not None and series.frames:
+            return results_folder_for(Path(series.frames[0].path).parent)
+        return Path.home() / "workstation_results"
+
+    def _choose_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Export folder", str(self.default_output_dir()))
+        if chosen:
+            self.output_dir = Path(chosen)
+
+    def export(self, folder: Optional[Path] = None) -> list[Path]:
+        """Write ``calcium_report.pdf`` and ``calcium.json``; never into the source folder."""
+        if self.result is None:
+            return []
+        out = Path(folder or self.output_dir or self.default_output_dir())
+        series = self.context.series
+        if series is not None and series.frames and out.resolve() == Path(series.frames[0].path).parent.resolve():
+            self.context.notify("Coronary calcium", "Results are never written into the source folder.")
+            out = self.default_output_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [write_report(self.result, self._volume, out / "calcium_report.pdf"),
+                 write_json(self.result, out / "calcium.json")]
+        self.status.setText(f"Exported to {out}")
+        return paths
+
+
+def _spin(value: float, lo: float, hi: float, decimals: int, suffix: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(lo, hi)
+    spin.setDecimals(decimals)
+    spin.setValue(value)
+    spin.setSuffix(suffix)
+    return spin

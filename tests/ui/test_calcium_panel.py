@@ -1,0 +1,89 @@
+"""The calcium panel on the demo CT: run, table, artery assignment, overlay, export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from workstation.analyses.calcium.panel import CalciumPanel
+from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.compute.backend import cpu_backend
+from workstation.demo.chest_ct import write_chest_ct
+from workstation.io.dicom import load_series, scan
+from workstation.jobs.runner import JobRunner
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    folder = tmp_path_factory.mktemp("calcium_panel") / "demo_study"
+    truth = write_chest_ct(folder)
+    return folder, truth
+
+
+def test_panel_scores_assigns_and_exports(qtbot, demo_folder) -> None:  # type: ignore[no-untyped-def]
+    folder, truth = demo_folder
+    study = scan([folder]).studies[0]
+    series = study.series[0]
+    context = ViewerContext(JobRunner(backend=cpu_backend()))
+    panel = CalciumPanel(context)
+    qtbot.addWidget(panel)
+    context.set_loaded(study, series, load_series(series))
+    # An earlier score of the same patient, exported beside an older study folder.
+    earlier = folder.parent / "older_study_results"
+    earlier.mkdir(exist_ok=True)
+    (earlier / "calcium.json").write_text(json.dumps(
+        {"patient_id": "DEMO-0001", "study_date": "2021-01-15", "agatston_total": 100.0, "study_uid": "old"}))
+    assert panel.age.value() == 55 and panel.sex.currentText() == "M"  # prefilled from the header
+
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
+    result = panel.result
+    assert result.agatston_total == pytest.approx(truth.agatston_total)
+    assert panel.lesion_table.rowCount() == len(truth.lesions)
+    assert panel.artery_table.total_text("Total") == f"{truth.agatston_total:.1f}"
+    assert "MESA percentile" in panel.percentile_label.text()
+    # sqrt(226.38) - sqrt(100) = 5.05 >= 2.5: progression by the Hokanson rule.
+    assert "2021-01-15 -> 2024-01-15: +126.4" in panel.trend_label.text()
+    assert "significant" not in panel.trend_label.text() and "progression" in panel.trend_label.text()
+    overlay = context.overlays["calcium"]
+    assert isinstance(overlay, LabelOverlay) and overlay.show_in_3d and int(overlay.labels.max()) == 4
+
+    # Selecting a row centres the viewers on that lesion.
+    with qtbot.waitSignal(context.focus_requested) as focus:
+        panel.lesion_table.selectRow(0)
+    z, y, x = focus.args[0]
+    assert result.lesion_at((z, y, x)) == result.lesions[0].id
+
+    # Click-to-assign: the RCA lesion at the crux is reassigned to LCX by a click.
+    target = [les for les in result.lesions if les.artery == "RCA"][0]
+    panel.click_assign.setChecked(True)
+    panel.assign_artery.setCurrentText("LCX")
+    k = target.slice_indices[0]
+    context.voxel_clicked.emit((k, int(round(target.centroid_index[1])), int(round(target.centroid_index[2]))))
+    assert panel.result.lesion(target.id).artery == "LCX"
+    rca = truth.per_artery()["RCA"]["agatston"] - target.agatston
+    assert panel.artery_table.total_text("RCA") == f"{rca:.1f}"
+
+    # The artery cell of the table does the same.
+    row = [les.id for les in panel.result.lesions].index(target.id)
+    panel.lesion_table.artery_combo(row).setCurrentText("none")
+    assert panel.result.agatston_total == pytest.approx(truth.agatston_total - target.agatston)
+
+    # Age edits change the percentile without rescoring.
+    before = panel.result.percentile
+    panel.age.setValue(75)
+    assert panel.result.percentile < before
+
+    before_files = sorted(p.name for p in folder.iterdir())
+    pdf, record = panel.export()
+    assert pdf.parent == folder.parent / "demo_study_results"
+    assert sorted(p.name for p in folder.iterdir()) == before_files  # nothing written into the source
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"{panel.result.agatston_total:.1f}" in text and "not a medical device" in text
+    assert '"artery": "none"' in record.read_text()
+    context.jobs.wait()
