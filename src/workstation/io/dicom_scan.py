@@ -45,9 +45,10 @@ def _walk(paths: Iterable[PathLike]) -> tuple[list[Path], list[LoadProblem]]:
     for p in paths:
         path = Path(p)
         if path.is_dir():
+            # Hidden files and folders (markers, OS metadata) are never DICOM data.
             for root, dirs, names in os.walk(path):
-                dirs.sort()
-                files.extend(Path(root) / n for n in sorted(names))
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
         elif path.is_file():
             files.append(path)
         else:

@@ -54,6 +54,7 @@ class Job(QObject):
         self.message = ""
         self.error = ""
         self.result: Any = None
+        self.notices: list[str] = []
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -78,6 +79,10 @@ class Job(QObject):
         self.fraction, self.message = fraction, message
         self.progressed.emit(fraction, message)
 
+    def _notify_fallback(self, message: str) -> None:
+        self.notices.append(message)
+        self.fell_back.emit(message)
+
     def execute(self) -> None:
         """Run in the worker thread; emits exactly one of succeeded/failed/cancelled."""
         self._set_state(JobState.RUNNING)
@@ -85,7 +90,7 @@ class Job(QObject):
             if self._cancel.is_set():
                 raise Cancelled()
             result, used = run_with_cpu_fallback(
-                lambda b: self.fn(b, self._progress), self.backend, notify=self.fell_back.emit
+                lambda b: self.fn(b, self._progress), self.backend, notify=self._notify_fallback
             )
         except Cancelled:
             self._set_state(JobState.CANCELLED)

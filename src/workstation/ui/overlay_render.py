@@ -7,28 +7,15 @@ with NaN transparent.  Overlays are composited in the order given ("over" operat
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Callable, Iterable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from workstation.analyses.panel_api import LabelOverlay, Overlay, ScalarOverlay
+from workstation.ui.colormaps import colormap_lut
 
 SliceFn = Callable[[NDArray[np.generic]], NDArray[np.generic]]
-
-
-@lru_cache(maxsize=16)
-def colormap_lut(name: str, n: int = 256) -> NDArray[np.uint8]:
-    """An ``(n, 3)`` uint8 lookup table for a colour map name VisPy knows."""
-    from vispy.color import get_colormap
-
-    try:
-        cmap = get_colormap(name)
-    except KeyError:
-        raise KeyError(f"unknown colour map {name!r}") from None
-    rgba = cmap.map(np.linspace(0.0, 1.0, n, dtype=np.float32))
-    return np.clip(np.asarray(rgba)[:, :3] * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def label_rgba(labels: NDArray[np.integer], overlay: LabelOverlay) -> NDArray[np.float32]:

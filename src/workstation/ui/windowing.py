@@ -41,14 +41,17 @@ def preset(name: str) -> WindowPreset:
     raise KeyError(f"unknown window preset {name!r}; known: {', '.join(p.name for p in PRESETS)}")
 
 
-def window_to_uint8(values: NDArray[Any], width: float, level: float) -> NDArray[np.uint8]:
-    """Map ``values`` through the linear window (``width`` >= 1, ``level``) to 0-255."""
+def window_to_uint8(values: NDArray[Any], width: float, level: float, xp: Any = np) -> NDArray[np.uint8]:
+    """Map ``values`` through the linear window (``width`` >= 1, ``level``) to 0-255.
+
+    ``xp`` is the array namespace of ``values`` (``numpy`` or ``cupy``).
+    """
     w = max(float(width), 1.0)
     scale = 255.0 / max(w - 1.0, 1e-6)
     offset = (0.5 - (float(level) - 0.5) / max(w - 1.0, 1e-6)) * 255.0
-    out = np.asarray(values, dtype=np.float32) * np.float32(scale) + np.float32(offset)
-    np.clip(out, 0.0, 255.0, out=out)
-    return np.rint(out).astype(np.uint8)
+    out = xp.asarray(values, dtype=xp.float32) * xp.float32(scale) + xp.float32(offset)
+    xp.clip(out, 0.0, 255.0, out=out)
+    return xp.rint(out).astype(xp.uint8)
 
 
 def default_window(array: NDArray[Any], modality: str = "") -> tuple[float, float]:

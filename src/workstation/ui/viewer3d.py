@@ -1,0 +1,190 @@
+"""The 3D view: a VisPy volume renderer embedded in Qt (MIP, translucent, iso-surface).
+
+The volume is uploaded once per load as a 16-bit texture (downsampled to at most
+:attr:`Viewer3D.max_dim` voxels per axis and never beyond ``GL_MAX_3D_TEXTURE_SIZE``);
+changing the render preset or the iso threshold only changes shader uniforms.  Voxel
+spacing becomes an ``STTransform`` scale, so the scene is in mm.  Label overlays marked
+``show_in_3d`` are drawn as a second, translucent label volume.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+import numpy as np
+from numpy.typing import NDArray
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from vispy import scene
+from vispy.visuals.transforms import STTransform
+
+from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.core.volume import Volume
+from workstation.ui.transfer_functions import (
+    PRESETS,
+    RenderPreset,
+    ct_translucent_colormap,
+    iso_colormap,
+    label_colormap,
+    mip_colormap,
+)
+from workstation.ui.volume_texture import VolumeTexture, prepare_texture
+
+log = logging.getLogger(__name__)
+BACKGROUND = (0.0, 0.0, 0.0, 1.0)
+GL_MAX_3D_TEXTURE_SIZE = 0x8073
+
+
+class Viewer3D(QWidget):
+    """Volume rendering of the context volume with a preset selector."""
+
+    def __init__(self, context: ViewerContext, parent: Optional[QWidget] = None, max_dim: int = 256) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.max_dim = max_dim
+        self.texture: Optional[VolumeTexture] = None
+        self.preset: RenderPreset = PRESETS[0]
+        self._max_texture: Optional[int] = None
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, app="pyside6", parent=self)
+        self.canvas.native.setAccessibleName("3D volume view")
+        self.canvas.native.setMinimumSize(160, 160)
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.TurntableCamera(fov=30.0, elevation=15.0, azimuth=-30.0)
+        self.volume_visual: Optional[scene.visuals.Volume] = None
+        self.label_visual: Optional[scene.visuals.Volume] = None
+        self._build_controls()
+        context.volume_changed.connect(self._on_volume)
+        context.overlays_changed.connect(self._on_overlays)
+        if context.volume is not None:
+            self._on_volume(context.volume)
+
+    # -- widgets --------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.mode_combo = QComboBox()
+        self.mode_combo.setAccessibleName("3D render mode")
+        self.mode_combo.addItems([p.name for p in PRESETS])
+        self.mode_combo.currentIndexChanged.connect(lambda i: self.set_preset(PRESETS[i]))
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setAccessibleName("Iso-surface threshold in HU")
+        self.threshold_spin.setRange(-2000.0, 5000.0)
+        self.threshold_spin.setSingleStep(50.0)
+        self.threshold_spin.setSuffix(" HU")
+        self.threshold_spin.setValue(300.0)
+        self.threshold_spin.valueChanged.connect(self.set_threshold)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(QLabel("3D:"))
+        bar.addWidget(self.mode_combo)
+        bar.addWidget(QLabel("Iso:"))
+        bar.addWidget(self.threshold_spin)
+        bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas.native, 1)
+
+    def max_texture_size(self) -> int:
+        """GL_MAX_3D_TEXTURE_SIZE of this canvas's context (2048 when it cannot be asked)."""
+        if self._max_texture is None:
+            try:
+                from vispy.gloo import gl
+
+                self.canvas.set_current()
+                self._max_texture = int(gl.glGetParameter(GL_MAX_3D_TEXTURE_SIZE)) or 2048
+            except Exception as exc:  # no current context yet: a safe, common minimum
+                log.debug("could not query GL_MAX_3D_TEXTURE_SIZE: %s", exc)
+                self._max_texture = 2048
+        return self._max_texture
+
+    # -- model -> view --------------------------------------------------------------
+    def _on_volume(self, volume: Optional[Volume]) -> None:
+        for visual in (self.volume_visual, self.label_visual):
+            if visual is not None:
+                visual.parent = None
+        self.volume_visual = self.label_visual = None
+        self.texture = None
+        if volume is None:
+            self.canvas.update()
+            return
+        limit = min(self.max_dim, self.max_texture_size())
+        self.texture = tex = prepare_texture(volume, limit)
+        self.volume_visual = scene.visuals.Volume(
+            tex.data, parent=self.view.scene, texture_format=np.uint16, method="mip", clim=(0.0, 65535.0)
+        )
+        self.volume_visual.transform = STTransform(scale=tex.spacing[::-1])
+        self.set_preset(self.preset)
+        self._on_overlays()
+        dz, dy, dx = tex.spacing
+        nz, ny, nx = tex.data.shape
+        extent = np.array([nx * dx, ny * dy, nz * dz])
+        self.view.camera.center = tuple(extent / 2.0)
+        self.view.camera.scale_factor = float(extent.max()) * 1.1
+        self.view.camera.set_range(x=(0, extent[0]), y=(0, extent[1]), z=(0, extent[2]))
+        self.canvas.update()
+
+    def _on_overlays(self) -> None:
+        if self.label_visual is not None:
+            self.label_visual.parent = None
+            self.label_visual = None
+        if self.texture is None:
+            return
+        overlays = [o for o in self.context.overlays.values() if isinstance(o, LabelOverlay) and o.show_in_3d]
+        if not overlays:
+            self.canvas.update()
+            return
+        overlay = overlays[-1]
+        s = self.texture.step
+        labels = np.asarray(overlay.labels)[:: s[0], :: s[1], :: s[2]]
+        if overlay.visible is not None:
+            labels = np.where(np.isin(labels, list(overlay.visible)), labels, 0)
+        data = np.ascontiguousarray(np.clip(labels, 0, 255).astype(np.uint8))
+        self.label_visual = scene.visuals.Volume(
+            data,
+            parent=self.view.scene,
+            texture_format=np.uint8,
+            method="translucent",
+            clim=(0.0, 255.0),
+            interpolation="nearest",
+            cmap=label_colormap(overlay.colors, min(1.0, overlay.opacity)),
+        )
+        self.label_visual.transform = STTransform(scale=self.texture.spacing[::-1])
+        self.canvas.update()
+
+    # -- commands -------------------------------------------------------------------
+    def set_preset(self, preset: RenderPreset) -> None:
+        """Switch MIP / translucent / iso; only uniforms change, the texture stays."""
+        self.preset = preset
+        index = PRESETS.index(preset) if preset in PRESETS else -1
+        if index >= 0 and self.mode_combo.currentIndex() != index:
+            self.mode_combo.setCurrentIndex(index)
+        self.threshold_spin.setEnabled(preset.method == "iso")
+        visual, tex = self.volume_visual, self.texture
+        if visual is None or tex is None:
+            return
+        visual.method = preset.method
+        visual.clim = (tex.to_texture(preset.clim[0]), tex.to_texture(preset.clim[1]))
+        if preset.method == "translucent":
+            visual.cmap = ct_translucent_colormap(preset.clim)
+        elif preset.method == "iso":
+            visual.cmap = iso_colormap()
+            self.set_threshold(self.threshold_spin.value())
+        else:
+            visual.cmap = mip_colormap()
+        self.canvas.update()
+
+    def set_threshold(self, hu: float) -> None:
+        """Iso-surface threshold in the volume's units (HU)."""
+        if self.volume_visual is not None and self.texture is not None:
+            self.volume_visual.threshold = self.texture.to_normalized(hu)
+            self.canvas.update()
+
+    def render_image(self) -> NDArray[np.uint8]:
+        """Render the scene offscreen to an RGBA array (for tests and screenshots)."""
+        img: Any = self.canvas.render(alpha=False)
+        return np.asarray(img)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+        self.canvas.close()
+        super().closeEvent(event)
+
