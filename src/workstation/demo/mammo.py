@@ -24,6 +24,7 @@ Pixel spacing is 0.1 mm; the default 1024 x 832 image spans 102 x 83 mm.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Optional
 
 import numpy as np
@@ -201,7 +202,7 @@ def _lesions_for(rng: np.random.Generator, side: str, n_masses: int, n_calcs: in
         kind = "mass" if i < n_masses else "calcification"
         shape = str(rng.choice(["round", "spiculated"])) if kind == "mass" else "cluster"
         size = rng.uniform(6, 16) if kind == "mass" else rng.uniform(5, 12)
-        amp = rng.uniform(0.12, 0.22) if kind == "mass" else rng.uniform(0.30, 0.5)
+        amp = rng.uniform(0.10, 0.20) if kind == "mass" else rng.uniform(0.30, 0.5)
         v = {f"{side}-CC": float(rng.uniform(-0.9, 0.9)), f"{side}-MLO": float(rng.uniform(-0.6, 0.9))}
         depth = float(rng.uniform(0.35, 0.8))
         out.append(_Lesion(kind, shape, depth, float(size), float(amp), int(rng.integers(2**31)), v))
@@ -244,7 +245,7 @@ def generate_mammo(
     lesions = {s: _lesions_for(rng, s, *findings.get(s, (0, 0))) for s in ("R", "L")}
     for view in VIEWS:
         att, placed = _draw_view(view, lesions[view[0]], rng, shape)
-        img = np.clip(np.rint(att * 0.85 * MAX_VALUE + 40), 0, MAX_VALUE).astype(np.uint16)
+        img = np.clip(np.rint(att * 1.05 * MAX_VALUE + 40), 0, MAX_VALUE).astype(np.uint16)
         flip = _chest_wall_on_right(view, chest_wall)
         w = shape[1]
         if flip:
@@ -258,3 +259,74 @@ def generate_mammo(
             truth.append(TruthBox(view, les.kind, (x0, y0, x1, y1), les.shape))
     spacing = PIXEL_SPACING_MM * DEFAULT_SHAPE[0] / shape[0]
     return MammoCase(seed, images, tuple(truth), chest_wall, spacing)
+
+
+@dataclass(frozen=True)
+class MammoTruth:
+    """What :func:`write_mammo` wrote: files per view and the truth boxes (pixels)."""
+
+    seed: int
+    files: dict[str, Path]
+    boxes: dict[str, list[TruthBox]]
+    pixel_spacing_mm: float
+    chest_wall: ChestWall = "standard"
+
+
+#: The demo case shows a spiculated mass and a calcification cluster in the right
+#: breast and a round mass in the left.
+DEMO_FINDINGS: dict[str, tuple[int, int]] = {"R": (1, 1), "L": (1, 0)}
+
+
+def write_mammo(
+    folder: str | Path,
+    seed: int = DEMO_SEED,
+    *,
+    shape: tuple[int, int] = DEFAULT_SHAPE,
+    chest_wall: ChestWall = "standard",
+    findings: Optional[dict[str, tuple[int, int]]] = None,
+    for_processing: bool = False,
+    for_presentation: bool = True,
+) -> MammoTruth:
+    """Write a synthetic four-view case as MG DICOM files into ``folder``.
+
+    For Presentation images are written by default; ``for_processing=True`` adds (or,
+    with ``for_presentation=False``, writes only) the For Processing series of the same
+    study.  Returns the files and the truth boxes in stored-image pixels.
+    """
+
+    from pydicom.uid import generate_uid
+
+    from workstation.demo.mammo_dicom import write_views
+
+    folder = Path(folder)
+    case = generate_mammo(seed, shape=shape, chest_wall=chest_wall, findings=findings)
+    orient = {v: patient_orientation(v, chest_wall) for v in VIEWS}
+    study_uid = generate_uid()
+    files: dict[str, Path] = {}
+    if for_presentation:
+        files = write_views(folder, case.images, orient, case.pixel_spacing_mm, study_uid=study_uid)
+    if for_processing:
+        proc = write_views(folder, case.images, orient, case.pixel_spacing_mm,
+                           for_processing=True, study_uid=study_uid)
+        files = files or proc
+    boxes = {v: case.boxes(v) for v in VIEWS}
+    return MammoTruth(seed, files, boxes, case.pixel_spacing_mm, chest_wall)
+
+
+def demo_mammo_dir() -> Path:
+    """Where the demo case lives: ``$WORKSTATION_DEMO_DIR/mammo`` or the user cache."""
+    import os
+
+    root = os.environ.get("WORKSTATION_DEMO_DIR")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "workstation" / "demo"
+    return base / "mammo"
+
+
+def ensure_demo_mammo(folder: Optional[str | Path] = None) -> Path:
+    """The demo four-view study on disk, written on first use (about 7 MB)."""
+
+    target = Path(folder) if folder is not None else demo_mammo_dir()
+    if len(list(target.glob("MG_pres_*.dcm"))) == len(VIEWS):
+        return target
+    write_mammo(target, DEMO_SEED, findings=DEMO_FINDINGS)
+    return target
