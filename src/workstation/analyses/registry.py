@@ -13,6 +13,9 @@ import importlib
 from workstation.analyses.base import Analysis
 
 ANALYSES: dict[str, str] = {
+    "calcium": "workstation.analyses.calcium",
+    "perfusion": "workstation.analyses.perfusion",
+    "mammo-cad": "workstation.analyses.mammo_cad",
 }
 
 
