@@ -75,7 +75,7 @@ def test_write_is_fast_and_valid_dicom(tmp_path: Path) -> None:
 def test_ensure_demo_writes_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKSTATION_DEMO_DIR", str(tmp_path / "demo"))
     folder = ensure_demo()
-    assert folder == tmp_path / "demo" and len(list(folder.glob("*.dcm"))) == 60
+    assert folder == tmp_path / "demo" / "chest_ct" and len(list(folder.glob("*.dcm"))) == 60
     stamp = sorted(folder.glob("*.dcm"))[0].stat().st_mtime_ns
     assert ensure_demo() == folder
     assert sorted(folder.glob("*.dcm"))[0].stat().st_mtime_ns == stamp

@@ -16,13 +16,13 @@ score is known by construction.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.demo.cache import ensure_written
 from workstation.core.volume import Volume
 from workstation.demo import phantom_shapes as ps
 from workstation.demo.coronary_lesions import LESIONS, SPECKS, CalciumTruth, place_lesion
@@ -167,27 +167,6 @@ def write_chest_ct(folder: str | Path, seed: int = 0, **kwargs: object) -> Calci
     return truth
 
 
-def default_demo_dir() -> Path:
-    """``$WORKSTATION_DEMO_DIR`` or ``~/.cache/workstation/demo/chest_ct``."""
-    env = os.environ.get("WORKSTATION_DEMO_DIR")
-    if env:
-        return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "workstation" / "demo" / "chest_ct"
-
-
 def ensure_demo(folder: Optional[str | Path] = None) -> Path:
-    """Write the demo chest CT once (seed 0) and return its folder.
-
-    A marker file is written last, so an interrupted write is redone next time.
-    """
-    target = Path(folder) if folder is not None else default_demo_dir()
-    marker = target / ".complete"
-    if marker.exists():
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    for old in target.glob("IM*.dcm"):
-        old.unlink()
-    write_chest_ct(target, seed=0)
-    marker.write_text("ok\n")
-    return target
+    """Write the demo chest CT once (seed 0) and return its folder (see :mod:`.cache`)."""
+    return ensure_written("chest_ct", lambda target: write_chest_ct(target, seed=0), folder)

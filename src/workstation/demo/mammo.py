@@ -30,6 +30,8 @@ from typing import Literal, Optional
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.demo.cache import ensure_written
+
 VIEWS: tuple[str, ...] = ("R-CC", "L-CC", "R-MLO", "L-MLO")
 DEFAULT_SHAPE = (1024, 832)
 PIXEL_SPACING_MM = 0.1
@@ -313,20 +315,8 @@ def write_mammo(
     return MammoTruth(seed, files, boxes, case.pixel_spacing_mm, chest_wall)
 
 
-def demo_mammo_dir() -> Path:
-    """Where the demo case lives: ``$WORKSTATION_DEMO_DIR/mammo`` or the user cache."""
-    import os
-
-    root = os.environ.get("WORKSTATION_DEMO_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "workstation" / "demo"
-    return base / "mammo"
-
-
 def ensure_demo_mammo(folder: Optional[str | Path] = None) -> Path:
-    """The demo four-view study on disk, written on first use (about 7 MB)."""
-
-    target = Path(folder) if folder is not None else demo_mammo_dir()
-    if len(list(target.glob("MG_pres_*.dcm"))) == len(VIEWS):
-        return target
+    """The demo four-view study on disk, written on first use (about 7 MB; see :mod:`.cache`)."""
+    return ensure_written("mammo", lambda target: write_mammo(target, DEMO_SEED, findings=DEMO_FINDINGS), folder)
     write_mammo(target, DEMO_SEED, findings=DEMO_FINDINGS)
     return target

@@ -19,7 +19,6 @@ sampled at slightly uneven acquisition times (1.5 s +- 0.15 s).  Gaussian noise
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -27,6 +26,7 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.demo.cache import ensure_written
 from workstation.core.volume import Volume, VolumeSeries
 
 RHO = 1.04
@@ -150,27 +150,6 @@ def write_perfusion(folder: str | Path, seed: int = 0, **kwargs: Any) -> Perfusi
     return truth
 
 
-def default_demo_dir() -> Path:
-    """``$WORKSTATION_DEMO_DIR/perfusion`` or ``~/.cache/workstation/demo/perfusion``."""
-    env = os.environ.get("WORKSTATION_DEMO_DIR")
-    if env:
-        return Path(env).expanduser() / "perfusion"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "workstation" / "demo" / "perfusion"
-
-
 def ensure_demo_perfusion(folder: Optional[str | Path] = None) -> Path:
-    """Write the demo perfusion study once (seed 0) and return its folder.
-
-    A marker file is written last, so an interrupted write is redone next time.
-    """
-    target = Path(folder) if folder is not None else default_demo_dir()
-    marker = target / ".complete"
-    if marker.exists():
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    for old in target.glob("IM*.dcm"):
-        old.unlink()
-    write_perfusion(target, seed=0)
-    marker.write_text("ok\n")
-    return target
+    """Write the demo perfusion study once (seed 0) and return its folder (see :mod:`.cache`)."""
+    return ensure_written("perfusion", lambda target: write_perfusion(target, seed=0), folder)
