@@ -4,15 +4,19 @@ Prints a markdown table per size and method.  Data: the demo brain phantom
 (``workstation.demo.perfusion``) generated at 128x128 in-plane and tiled to the
 requested size, 40 time points, smoothing off (deconvolution cost only).
 
-* NumPy: ``run()`` on the CPU backend (float64), whole analysis.
+* NumPy: ``run()`` on the CPU backend (float64), whole analysis, one run.
 * CuPy: ``run()`` on the GPU backend, float64 and float32, from host arrays to host
-  maps (uploads, downloads and AIF search included), after one warm-up run.
+  maps (uploads, downloads and AIF search included), best of 3 after one warm-up run;
+  the error columns are the largest relative difference of any map voxel from NumPy.
+* breakdown: per-stage medians of synchronised runs (upload; scan = pass 1;
+  aif = AIF/VOF choice and factoring; maps = pass 2, concentration + deconvolution +
+  maps in one kernel on the GPU; finish = tissue mask and summary; download).
 * peer: a straightforward per-voxel loop (``np.linalg.svd`` of the voxel's AIF
   matrix, truncated pseudo-inverse, product), timed on 200 voxels and extrapolated
   linearly to all voxels.
 
 Usage: ``python bench/bench_perfusion.py [--sizes 256x256x20,512x512x64] [--methods ssvd,csvd,osvd]
-[--no-cpu]``
+[--no-cpu] [--no-peer]``
 """
 
 from __future__ import annotations
@@ -72,33 +76,79 @@ def peer_seconds(series: VolumeSeries, method: str, sample: int = 200) -> float:
     return (time.perf_counter() - t0) * n_vox / sample
 
 
+STAGES = ("upload", "scan", "aif", "maps", "finish", "download")
+
+
+def staged(series: VolumeSeries, params: PerfusionParams, backend, repeat: int = 3) -> tuple[float, dict[str, float]]:
+    """Best total wall time of ``run()`` (no synchronisation inside) and the median
+    per-stage breakdown of synchronised runs."""
+    run(series, params, backend)  # warm-up: kernel compilation, pinned pools
+    total = timed(lambda: (run(series, params, backend), backend.synchronize()), repeat=repeat)
+    laps: list[dict[str, float]] = []
+    for _ in range(repeat):
+        t: dict[str, float] = {}
+        run(series, params, backend, timings=t)
+        laps.append(t)
+    return total, {k: float(np.median([t.get(k, 0.0) for t in laps])) for k in STAGES}
+
+
+def max_rel_error(a: dict, b: dict) -> float:
+    """Largest relative difference over all maps (voxels finite in both; floor 1e-6)."""
+    worst = 0.0
+    for name in a:
+        x, y = a[name], b[name]
+        both = np.isfinite(x) & np.isfinite(y)
+        if both.any():
+            worst = max(worst, float(np.max(np.abs(x[both] - y[both]) / (np.abs(y[both]) + 1e-6))))
+    return worst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="256x256x20,512x512x64")
     parser.add_argument("--methods", default="ssvd,csvd,osvd")
     parser.add_argument("--no-cpu", action="store_true", help="skip the NumPy column (slow on big sizes)")
+    parser.add_argument("--no-peer", action="store_true", help="skip the per-voxel loop column")
     args = parser.parse_args()
     gpu = select_backend("cuda")
     print(f"GPU: {gpu.describe()}")
-    print("| size (x*y*z*t) | method | NumPy f64 (s) | CuPy f64 (s) | CuPy f32 (s) | peer loop (s, extrap.) "
-          "| NumPy/CuPy f64 | peer/CuPy f64 |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows, stages = [], []
     for size in args.sizes.split(","):
         nx, ny, nz = (int(v) for v in size.split("x"))
         series = make_series(nx, ny, nz)
+        label = f"{nx}x{ny}x{nz}x{len(series.times)}"
         for method in args.methods.split(","):
             params = PerfusionParams(method=method, smoothing_mm=0.0)
-            t_cpu = np.nan if args.no_cpu else timed(lambda: run(series, params, cpu_backend()))
-            t_gpu = t_gpu32 = np.nan
+            p32 = PerfusionParams(method=method, smoothing_mm=0.0, precision="float32")
+            ref = None
+            t_cpu = np.nan
+            if not args.no_cpu:
+                t0 = time.perf_counter()
+                ref = run(series, params, cpu_backend())
+                t_cpu = time.perf_counter() - t0
+            t_gpu = t_gpu32 = err64 = err32 = np.nan
             if gpu.is_gpu:
-                p32 = PerfusionParams(method=method, smoothing_mm=0.0, precision="float32")
-                run(series, params, gpu)
-                t_gpu = timed(lambda: (run(series, params, gpu), gpu.synchronize()), repeat=3)
-                run(series, p32, gpu)
-                t_gpu32 = timed(lambda: (run(series, p32, gpu), gpu.synchronize()), repeat=3)
-            t_peer = peer_seconds(series, method)
-            print(f"| {nx}x{ny}x{nz}x{len(series.times)} | {method} | {t_cpu:.3f} | {t_gpu:.4f} | {t_gpu32:.4f} "
-                  f"| {t_peer:.1f} | {t_cpu / t_gpu:.1f} | {t_peer / t_gpu:.0f} |")
+                t_gpu, st64 = staged(series, params, gpu)
+                t_gpu32, st32 = staged(series, p32, gpu)
+                stages += [(label, method, "float64", st64), (label, method, "float32", st32)]
+                if ref is not None:
+                    err64 = max_rel_error(run(series, params, gpu).maps, ref.maps)
+                    err32 = max_rel_error(run(series, p32, gpu).maps, ref.maps)
+            t_peer = np.nan if args.no_peer else peer_seconds(series, method)
+            rows.append(f"| {label} | {method} | {t_cpu:.2f} | {t_gpu * 1e3:.1f} | {t_gpu32 * 1e3:.1f} "
+                        f"| {err64:.1e} | {err32:.1e} | {t_peer:.1f} | {t_cpu / t_gpu:.0f} | {t_peer / t_gpu:.0f} |")
+    print()
+    print("| size (x*y*z*t) | method | NumPy f64 (s) | CuPy f64 (ms) | CuPy f32 (ms) | max rel err f64 "
+          "| max rel err f32 | peer loop (s, extrap.) | NumPy/CuPy f64 | peer/CuPy f64 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    if stages:
+        print()
+        print("| size | method | precision | " + " | ".join(f"{k} (ms)" for k in STAGES) + " | sum (ms) |")
+        print("|---|---|---|" + "---|" * (len(STAGES) + 1))
+        for label, method, prec, st in stages:
+            print(f"| {label} | {method} | {prec} | " + " | ".join(f"{st[k] * 1e3:.1f}" for k in STAGES)
+                  + f" | {sum(st.values()) * 1e3:.1f} |")
 
 
 if __name__ == "__main__":

@@ -74,3 +74,80 @@ def test_float32_accuracy_on_gpu(gpu, series) -> None:  # type: ignore[no-untype
     f32 = run(series, PerfusionParams(method="csvd", precision="float32"), gpu)
     for name in ("cbf", "cbv"):
         assert _close(f32.maps[name], ref.maps[name], 1e-4) > 0.999, name
+
+
+def _signals(rng: np.random.Generator, modality: str, n_vox: int = 6000):  # type: ignore[no-untyped-def]
+    """Realistic int16 ``(time, voxel)`` signals: baseline plus delayed, scaled AIF-like boluses."""
+    from workstation.demo.perfusion import acquisition_times, gamma_variate
+
+    times = acquisition_times(36, 1.5, 0.15, rng)
+    curves = np.stack([tissue_curve(times, f, m, d) for f, m, d in
+                       zip(rng.uniform(5, 80, n_vox), rng.uniform(2, 12, n_vox), rng.uniform(0, 6, n_vox))], 1)
+    base = rng.uniform(20, 60, n_vox) if modality == "CT" else rng.uniform(300, 900, n_vox)
+    if modality == "CT":
+        sig = base + curves * 0.05
+    else:
+        sig = base * np.exp(-curves * 0.002)
+    sig = np.round(sig + rng.normal(0, 1.5, sig.shape)).astype(np.int16)
+    return np.asarray(times), sig, gamma_variate(np.asarray(times))
+
+
+@pytest.mark.parametrize("modality", ["CT", "MR"])
+@pytest.mark.parametrize("method", ["ssvd", "csvd", "osvd"])
+def test_fused_kernel_matches_numpy_twin(gpu, method: str, modality: str) -> None:  # type: ignore[no-untyped-def]
+    """The fused pass-2 kernel against the vectorised NumPy float64 path, fresh inputs."""
+    from workstation.analyses.perfusion.concentration import (
+        interpolation_matrix, to_concentration, trapezoid_weights, uniform_grid)
+    from workstation.analyses.perfusion.fused import fused_maps
+    from workstation.analyses.perfusion.maps import cbf_from_kmax, cbv_from_areas, mtt_from, peak_time
+
+    rng = np.random.default_rng({"ssvd": 1, "csvd": 2, "osvd": 3}[method] + (10 if modality == "MR" else 0))
+    times, sig, aif = _signals(rng, modality)
+    grid, dt = uniform_grid(times)
+    w = interpolation_matrix(times, grid)
+    trap = trapezoid_weights(times)
+    dec = Deconvolver.build(w @ aif, dt, method, input_matrix=w)
+    te, n_base, start = 0.03, 4, float(grid[0] - times[0])
+    conc, _ = to_concentration(sig.astype(np.float64), n_base, modality, te)
+    stats = dec.apply(conc)
+    cbf = cbf_from_kmax(stats.kmax)
+    cbv = cbv_from_areas(trap @ conc, float(aif @ trap))
+    ref = {"cbf": cbf, "cbv": cbv, "mtt": mtt_from(cbv, cbf, np), "tmax": stats.tmax_s,
+           "ttp": peak_time(w @ conc, start, dt, np), "threshold": stats.threshold, "peak": conc.max(axis=0)}
+    for dtype, rtol, need in ((np.float64, 1e-9, 1.0), (np.float32, 1e-3, 0.995)):
+        got = fused_maps(cupy.asarray(sig), n_base, modality, te, dec, float(aif @ trap), w, trap, start, dtype)
+        for name, arr in got.items():
+            host = cupy.asnumpy(arr)
+            assert host.dtype == np.float32 and host.shape == (sig.shape[1],)
+            expect = ref[name].astype(np.float32)
+            assert np.array_equal(np.isnan(host), np.isnan(expect)), name
+            assert _close(host, expect, rtol) >= need, (name, dtype)
+
+
+def test_upload_series_is_exact(gpu) -> None:  # type: ignore[no-untyped-def]
+    from workstation.analyses.perfusion import device
+
+    series = generate_perfusion(seed=3, shape=(5, 64, 80), n_times=12)[0]
+    host = np.stack([v.array.reshape(-1) for v in series.volumes])
+    old = device.STAGE_BYTES
+    try:
+        device.STAGE_BYTES = 7000  # many pieces, ring reused, odd piece sizes
+        for method in ("pinned", "pageable"):
+            dev = device.upload_series(series, gpu, method)
+            assert dev.dtype == host.dtype
+            np.testing.assert_array_equal(cupy.asnumpy(dev), host)
+    finally:
+        device.STAGE_BYTES = old
+    got = device.download([cupy.asarray(host), cupy.arange(5)])
+    np.testing.assert_array_equal(got[0], host)
+    np.testing.assert_array_equal(got[1], np.arange(5))
+
+
+def test_top_candidates_same_on_both_backends(gpu) -> None:  # type: ignore[no-untyped-def]
+    from workstation.analyses.perfusion.passes import top_candidates
+
+    rng = np.random.default_rng(5)
+    key = rng.integers(0, 50, 200_000).astype(np.float64)  # many ties
+    for k in (1, 37, 400, 5000):
+        np.testing.assert_array_equal(cupy.asnumpy(top_candidates(cupy.asarray(key), k, cupy)),
+                                      top_candidates(key, k, np))

@@ -16,6 +16,7 @@ Pipeline (all voxel work on the backend's device, see :mod:`.passes`):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -31,7 +32,9 @@ from workstation.analyses.perfusion.concentration import (
     uniform_grid,
 )
 from workstation.analyses.perfusion.deconvolution import DEFAULT_THRESHOLDS, OSVD_CANDIDATES, Deconvolver
+from workstation.analyses.perfusion.device import download, upload_series
 from workstation.analyses.perfusion.passes import compute_maps, scan_candidates
+from workstation.analyses.perfusion.resident import maps_resident, scan_resident
 from workstation.analyses.perfusion.result import MAP_NAMES, PerfusionResult
 from workstation.analyses.perfusion.summary import stroke_summary
 from workstation.compute.backend import Backend
@@ -134,8 +137,15 @@ def _echo_time_s(series: VolumeSeries, params: PerfusionParams) -> Optional[floa
     return None if te is None else te / 1000.0
 
 
-def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progress: Optional[ProgressFn] = None) -> PerfusionResult:
-    """Compute perfusion maps and the stroke summary of a dynamic series."""
+def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progress: Optional[ProgressFn] = None,
+        timings: Optional[dict[str, float]] = None) -> PerfusionResult:
+    """Compute perfusion maps and the stroke summary of a dynamic series.
+
+    ``timings``: when given, filled with seconds per stage (``upload``, ``scan``,
+    ``aif``, ``maps``, ``finish``, ``download``); the device is synchronised at each
+    stage boundary (for benchmarks).
+    """
+    clock = _StageClock(backend, timings)
     if not isinstance(series, VolumeSeries):
         raise TypeError(f"perfusion needs a VolumeSeries, got {type(series).__name__}")
     times = np.asarray(series.times, dtype=np.float64)
@@ -152,7 +162,14 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
         warnings.append(f"uneven sampling ({steps.min():.2f}-{steps.max():.2f} s) resampled to {dt:.2f} s")
 
     # candidates from unsmoothed frames: smoothing would blur small arteries (partial volume)
-    scan = scan_candidates(series, backend, dtype, 0.0, modality, params.pool_size, scaled(progress, 0.0, 0.3))
+    resident = upload_series(series, backend) if backend.is_gpu else None
+    clock.lap("upload")
+    if resident is not None:
+        report(progress, 0.1, "finding the arterial input")
+        scan = scan_resident(resident, ref.shape, dtype, modality, params.pool_size)
+    else:
+        scan = scan_candidates(series, backend, dtype, 0.0, modality, params.pool_size, scaled(progress, 0.0, 0.3))
+    clock.lap("scan")
     n_base = baseline_frames(scan.head_curve - scan.head_curve[0])
     aif = _choose_aif(series, scan.pool, params, times, n_base, modality, te_s)
     if params.baseline_frames is not None:
@@ -182,22 +199,40 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
     )
     trapezoid = trapezoid_weights(times)
     aif_area = float(aif.curve @ trapezoid)
-    blocks = compute_maps(series, backend, dtype, params.smoothing_mm, modality, te_s, n_base, deconvolver,
-                          aif_area, resample, trapezoid, float(grid[0] - times[0]), scaled(progress, 0.35, 0.95))
-
-    # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
-    s0 = np.mean([v.array for v in series.volumes[:n_base]], axis=0, dtype=np.float32)
-    mr_ref = float(np.percentile(s0, 99)) if modality == "MR" else None
+    grid_start = float(grid[0] - times[0])
+    clock.lap("aif")
+    if resident is not None:
+        blocks = maps_resident(resident, ref.shape, ref.spacing[1:], dtype, params.smoothing_mm, modality, te_s,
+                               n_base, deconvolver, aif_area, resample, trapezoid, grid_start)
+        del resident
+        s0 = blocks.s0
+    else:
+        blocks = compute_maps(series, backend, dtype, params.smoothing_mm, modality, te_s, n_base, deconvolver,
+                              aif_area, resample, trapezoid, grid_start, scaled(progress, 0.35, 0.95))
+        # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
+        s0 = np.mean([v.array for v in series.volumes[:n_base]], axis=0, dtype=np.float32)
+    clock.lap("maps")
+    xp = backend.xp
+    mr_ref = float(xp.percentile(s0, 99)) if modality == "MR" else None
     tissue = tissue_range_mask(s0, modality, mr_ref)
     tissue &= (blocks.peak < params.vessel_fraction * aif.peak) & (blocks.cbv <= params.max_cbv)
-    tissue &= np.isfinite(blocks.cbf) & (blocks.cbf > 0)
-    maps = {name: np.where(tissue, getattr(blocks, name), np.float32(np.nan)).astype(np.float32) for name in MAP_NAMES}
+    tissue &= xp.isfinite(blocks.cbf) & (blocks.cbf > 0)
+    nan = xp.float32(np.nan)
+    maps = {name: xp.where(tissue, getattr(blocks, name), nan).astype(xp.float32) for name in MAP_NAMES}
+    threshold_map = xp.where(tissue, blocks.threshold, nan).astype(xp.float32)
     voxel_ml = ref.voxel_volume_mm3 / 1000.0
-    summary = stroke_summary(maps["cbf"], maps["tmax"], tissue, voxel_ml,
+    summary = stroke_summary(maps["cbf"], maps["tmax"], tissue, voxel_ml, xp=xp,
                              tmax_threshold_s=params.tmax_threshold_s, rcbf_threshold=params.rcbf_threshold)
+    clock.lap("finish")
+    if backend.is_gpu:
+        names = list(maps)
+        host = download([maps[n] for n in names] + [threshold_map, tissue])
+        maps = dict(zip(names, host[: len(names)]))
+        threshold_map, tissue = host[-2], host[-1]
+    clock.lap("download")
     report(progress, 1.0, "done")
     return PerfusionResult(
-        maps=maps, tissue=tissue, threshold_map=np.where(tissue, blocks.threshold, np.nan).astype(np.float32),
+        maps=maps, tissue=tissue, threshold_map=threshold_map,
         method=params.method,
         threshold=params.effective_threshold if params.method != "osvd" else None,
         oi_target=params.oi_target if params.method == "osvd" else None,
@@ -205,6 +240,22 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
         aif=aif, aif_mm=tuple(float(v) for v in ref.index_to_patient(aif.location)),
         vof=vof, summary=summary, device=backend.label, modality=modality, warnings=tuple(warnings),
     )
+
+
+class _StageClock:
+    """Seconds per stage into ``timings`` (synchronising the device), or nothing."""
+
+    def __init__(self, backend: Backend, timings: Optional[dict[str, float]]) -> None:
+        self.backend, self.timings = backend, timings
+        self.t0 = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.timings is None:
+            return
+        self.backend.synchronize()
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self.t0
+        self.t0 = now
 
 
 def _choose_aif(series: VolumeSeries, pool: Any, params: PerfusionParams, times: NDArray[np.float64], n_base: int,

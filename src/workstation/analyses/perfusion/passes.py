@@ -62,6 +62,27 @@ def load_slab(series: VolumeSeries, z0: int, z1: int, backend: Backend, dtype: A
     return block.reshape(block.shape[0], -1)
 
 
+def top_candidates(key: Any, k: int, xp: Any = np) -> Any:
+    """Flat indices of the ``k`` largest ``key`` values, ordered by key (descending)
+    and, among equal keys, by index (ascending): the same choice on every backend and
+    every slab plan.  NaN keys rank last."""
+    n = int(key.shape[0])
+    key = xp.where(xp.isnan(key), -xp.inf, key)
+    if k >= n:
+        idx = xp.arange(n)
+    else:
+        kth = xp.partition(key, n - k)[n - k]
+        above = xp.flatnonzero(key > kth)
+        ties = xp.flatnonzero(key == kth)[: k - int(above.shape[0])]
+        idx = xp.sort(xp.concatenate([above, ties]))
+    return idx[xp.argsort(-key[idx], kind="stable")] if xp is np else idx[_stable_desc(key[idx], xp)]
+
+
+def _stable_desc(values: Any, xp: Any) -> Any:
+    # CuPy's argsort is stable (radix sort); spelled out for clarity
+    return xp.argsort(-values)
+
+
 @dataclass
 class ScanResult:
     """Pass 1 output: candidate pool and the head's mean enhancement curve."""
@@ -82,16 +103,19 @@ def scan_candidates(
     sums = np.zeros(n_t)
     count = 0
     plan = list(slabs(series, chunk_voxels(backend, n_t, 2, np.dtype(dtype).itemsize)))
+    mr_ref = None
+    if modality == "MR":  # one reference for the whole head, whatever the slab plan
+        first_all = np.mean([v.array for v in series.volumes[: min(2, n_t)]], axis=0, dtype=dtype)
+        mr_ref = float(np.percentile(first_all, 99))
     for k, (z0, z1) in enumerate(plan):
         sig = load_slab(series, z0, z1, backend, dtype, sigma_mm)
         enh = enhancement(sig, modality)
         first = sig[: min(2, n_t)].mean(axis=0)
-        head = tissue_range_mask(first, modality, float(xp.percentile(first, 99)) if modality == "MR" else None)
+        head = tissue_range_mask(first, modality, mr_ref)
         sums += backend.asnumpy(enh[:, head].sum(axis=1)) if bool(head.any()) else 0.0
         count += int(head.sum())
         key = (enh - enhancement(first, modality)[None]).max(axis=0)
-        n_keep = min(pool_size, key.shape[0])
-        top = xp.argpartition(-key, n_keep - 1)[:n_keep] if n_keep < key.shape[0] else xp.arange(key.shape[0])
+        top = top_candidates(key, pool_size, xp)
         flat = backend.asnumpy(top)
         z, rem = np.divmod(flat, ny * nx)
         voxels = np.stack([z + z0, rem // nx, rem % nx], axis=1)
@@ -130,21 +154,23 @@ def compute_maps(
     w_trap = xp.asarray(trapezoid, dtype=dtype)
     w_grid = xp.asarray(resample, dtype=dtype)
     plan = list(slabs(series, per_chunk))
+    def chunk(sig: Any, base: int, c0: int, c1: int) -> None:
+        conc, s0 = to_concentration(sig[:, c0:c1], n_baseline, modality, te_s, xp)
+        stats = deconvolver.apply(conc, xp)
+        cbf = cbf_from_kmax(stats.kmax)
+        cbv = cbv_from_areas(w_trap @ conc, aif_area)
+        values = {
+            "cbf": cbf, "cbv": cbv, "mtt": mtt_from(cbv, cbf, xp), "tmax": stats.tmax_s,
+            "ttp": peak_time(w_grid @ conc, grid_start, deconvolver.dt, xp),
+            "threshold": stats.threshold, "peak": conc.max(axis=0), "s0": s0,
+        }
+        for name, arr in values.items():
+            out[name][base + c0: base + c1] = backend.asnumpy(arr.astype(xp.float32))
+
     for k, (z0, z1) in enumerate(plan):
         sig = load_slab(series, z0, z1, backend, dtype, sigma_mm)
         base = z0 * shape[1] * shape[2]
         for c0 in range(0, sig.shape[1], per_chunk):
-            c1 = min(sig.shape[1], c0 + per_chunk)
-            conc, s0 = to_concentration(sig[:, c0:c1], n_baseline, modality, te_s, xp)
-            stats = deconvolver.apply(conc, xp)
-            cbf = cbf_from_kmax(stats.kmax)
-            cbv = cbv_from_areas(w_trap @ conc, aif_area)
-            values = {
-                "cbf": cbf, "cbv": cbv, "mtt": mtt_from(cbv, cbf, xp), "tmax": stats.tmax_s,
-                "ttp": peak_time(w_grid @ conc, grid_start, deconvolver.dt, xp),
-                "threshold": stats.threshold, "peak": conc.max(axis=0), "s0": s0,
-            }
-            for name, arr in values.items():
-                out[name][base + c0: base + c1] = backend.asnumpy(arr.astype(xp.float32))
+            chunk(sig, base, c0, min(sig.shape[1], c0 + per_chunk))
         report(progress, (k + 1) / len(plan), "deconvolving")
     return MapBlocks(**{k: v.reshape(shape) for k, v in out.items()})

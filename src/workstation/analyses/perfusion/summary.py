@@ -13,6 +13,7 @@ hypoperfusion is found the reference is the median over all tissue.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
@@ -46,31 +47,33 @@ def stroke_summary(
     *,
     tmax_threshold_s: float = 6.0,
     rcbf_threshold: float = 0.3,
+    xp: Any = np,
 ) -> StrokeSummary:
     """Hypoperfusion, core and mismatch of ``(z, y, x)`` maps (see module doc).
 
     ``voxel_ml`` is the volume of one voxel in ml (mm^3 / 1000).  Voxels outside
-    ``tissue`` or with non-finite values are ignored.
+    ``tissue`` or with non-finite values are ignored.  ``xp``: the arrays' module
+    (NumPy or CuPy); only scalars leave the device.
     """
-    valid = tissue & np.isfinite(cbf) & np.isfinite(tmax)
+    valid = tissue & xp.isfinite(cbf) & xp.isfinite(tmax)
     hypo = valid & (tmax > tmax_threshold_s)
     nx = cbf.shape[2]
-    half = np.zeros(cbf.shape, dtype=bool)
+    half = xp.zeros(cbf.shape, dtype=bool)
     half[:, :, : nx // 2] = True  # low column index: image left
-    left_hypo = int(np.count_nonzero(hypo & half))
-    right_hypo = int(np.count_nonzero(hypo & ~half))
+    left_hypo = int(xp.count_nonzero(hypo & half))
+    right_hypo = int(xp.count_nonzero(hypo & ~half))
     if left_hypo == 0 and right_hypo == 0:
         side, normal = "none", valid
     elif left_hypo >= right_hypo:
         side, normal = "image left", valid & ~half
     else:
         side, normal = "image right", valid & half
-    if not np.any(normal):
+    if not bool(xp.any(normal)):
         normal = valid
-    reference = float(np.median(cbf[normal])) if np.any(normal) else float("nan")
-    core = valid & (cbf < rcbf_threshold * reference) if np.isfinite(reference) else np.zeros_like(valid)
-    hypo_ml = float(np.count_nonzero(hypo)) * voxel_ml
-    core_ml = float(np.count_nonzero(core)) * voxel_ml
+    reference = float(xp.median(cbf[normal])) if bool(xp.any(normal)) else float("nan")
+    core = valid & (cbf < rcbf_threshold * reference) if math.isfinite(reference) else xp.zeros_like(valid)
+    hypo_ml = float(xp.count_nonzero(hypo)) * voxel_ml
+    core_ml = float(xp.count_nonzero(core)) * voxel_ml
     return StrokeSummary(
         tmax_threshold_s=float(tmax_threshold_s),
         rcbf_threshold=float(rcbf_threshold),
@@ -80,5 +83,5 @@ def stroke_summary(
         mismatch_ratio=(hypo_ml / core_ml) if core_ml > 0 else None,
         reference_cbf=reference,
         affected_side=side,
-        tissue_ml=float(np.count_nonzero(valid)) * voxel_ml,
+        tissue_ml=float(xp.count_nonzero(valid)) * voxel_ml,
     )
