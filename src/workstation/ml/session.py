@@ -21,7 +21,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from workstation.compute.backend import Backend, parse_device
+from workstation.compute.backend import Backend, GpuError, parse_device
 from workstation.ml.manifest import ModelEntry, ModelError
 from workstation.ml.registry import verify
 
@@ -140,11 +140,16 @@ class ModelSession:
         names = list(output_names or self.output_names)
         arrays = list(inputs.values())
         on_device = bool(arrays) and all(type(a).__module__.startswith("cupy") for a in arrays)
-        with self._lock:
-            if on_device and self.on_gpu:
-                return self._run_bound(inputs, names)
-            host = {k: _to_host(v) for k, v in inputs.items()}
-            outs = self._session.run(names, host)
+        try:
+            with self._lock:
+                if on_device and self.on_gpu:
+                    return self._run_bound(inputs, names)
+                host = {k: _to_host(v) for k, v in inputs.items()}
+                outs = self._session.run(names, host)
+        except Exception as exc:
+            if self.on_gpu:  # let the job rerun on the CPU (compute.backend.run_with_cpu_fallback)
+                raise GpuError(f"model {self.entry.name!r} failed on {self.device}: {exc}") from exc
+            raise
         result = dict(zip(names, outs))
         if on_device:  # a CPU session fed CuPy arrays: hand back CuPy arrays
             import cupy
