@@ -16,6 +16,7 @@ ANALYSES: dict[str, str] = {
     "calcium": "workstation.analyses.calcium",
     "perfusion": "workstation.analyses.perfusion",
     "mammo-cad": "workstation.analyses.mammo_cad",
+    "segmentation": "workstation.analyses.segmentation",
 }
 
 

@@ -1,0 +1,277 @@
+"""The organ segmentation dock: model choice, run/cancel, label overlay, structures, export."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+    QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.segmentation.logic import SegmentationInput, SegmentationParams, SegmentationResult, run
+
+log = logging.getLogger(__name__)
+OVERLAY_KEY = "segmentation"
+_FALLBACK_COLORS = [(230, 200, 160), (80, 160, 255), (220, 40, 60), (255, 120, 0), (245, 245, 220),
+                    (120, 220, 120), (200, 120, 255), (255, 230, 80)]
+COLUMNS = ("Structure", "Volume (ml)", "Mean HU", "Voxels")
+
+
+def label_colors(labels: Mapping[int, str], extra: Mapping[str, Any]) -> dict[int, tuple[int, int, int]]:
+    """Colours from the manifest's ``colors`` item where given, else a fixed palette."""
+    given = extra.get("colors", {}) if isinstance(extra, Mapping) else {}
+    out = {}
+    for i, k in enumerate(sorted(labels)):
+        rgb = given.get(str(k)) or _FALLBACK_COLORS[i % len(_FALLBACK_COLORS)]
+        out[k] = (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+    return out
+
+
+class SegmentationPanel(QWidget):
+    """Runs a segmentation model on the loaded CT and shows the labels in the viewers."""
+
+    finished = Signal(object)  # SegmentationResult
+    failed = Signal(str)
+
+    def __init__(self, context: ViewerContext, parent: Optional[QWidget] = None, *,
+                 models_dir: Optional[str] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.models_dir = models_dir
+        self.result: Optional[SegmentationResult] = None
+        self._data: Optional[SegmentationInput] = None
+        self._job: Any = None
+        self._colors: dict[int, tuple[int, int, int]] = {}
+        self._build()
+        self.reload_models()
+        context.volume_changed.connect(self._on_volume_changed)
+        self._on_volume_changed(context.volume)
+
+    # -- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_combo = QComboBox()
+        self.overlap = QDoubleSpinBox(minimum=0.0, maximum=0.9, singleStep=0.05, value=0.25)
+        self.batch = QDoubleSpinBox(minimum=1, maximum=64, decimals=0, value=2)
+        form = QFormLayout()
+        form.addRow("Model", self.model_combo)
+        form.addRow("Tile overlap", self.overlap)
+        form.addRow("Batch size", self.batch)
+        self.run_button, self.cancel_button = QPushButton("Segment"), QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        self.progress = QProgressBar(maximum=1000)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.intended_use = QLabel("")
+        self.intended_use.setStyleSheet("color: #c0392b; font-weight: bold")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.itemChanged.connect(self._on_item_changed)
+        self.table.cellDoubleClicked.connect(self._focus_row)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.valueChanged.connect(lambda _v: self.publish_overlay())
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(QLabel("Opacity"))
+        opacity_row.addWidget(self.opacity)
+        self.export_seg_button, self.export_nifti_button = QPushButton("Export DICOM SEG..."), QPushButton(
+            "Export NIfTI...")
+        self.export_seg_button.clicked.connect(lambda: self._export_dialog("seg"))
+        self.export_nifti_button.clicked.connect(lambda: self._export_dialog("nifti"))
+        exports = QHBoxLayout()
+        exports.addWidget(self.export_seg_button)
+        exports.addWidget(self.export_nifti_button)
+        layout = QVBoxLayout(self)
+        for item in (form, buttons):
+            layout.addLayout(item)
+        for widget in (self.progress, self.status, self.intended_use, self.table):
+            layout.addWidget(widget)
+        layout.addLayout(opacity_row)
+        layout.addLayout(exports)
+        self._set_result_controls(False)
+
+    def reload_models(self) -> None:
+        """Fill the model list from the registry (built-in and user folder)."""
+        from workstation.ml.registry import list_models
+
+        self.model_combo.clear()
+        try:
+            entries = list_models(self.models_dir, task="segmentation-3d")
+        except Exception as exc:  # a broken user manifest must not break the panel
+            entries = []
+            self.status.setText(f"Models could not be listed: {exc}")
+        for entry in entries:
+            self.model_combo.addItem(entry.describe(), entry.name)
+            self.model_combo.setItemData(self.model_combo.count() - 1, entry.intended_use,
+                                         Qt.ItemDataRole.ToolTipRole)
+
+    def _set_result_controls(self, on: bool) -> None:
+        for w in (self.export_seg_button, self.export_nifti_button, self.opacity):
+            w.setEnabled(on)
+
+    def _on_volume_changed(self, volume: Any) -> None:
+        self.result, self._data = None, None
+        self.table.setRowCount(0)
+        self._set_result_controls(False)
+        self.run_button.setEnabled(volume is not None and self.model_combo.count() > 0)
+
+    # -- running ------------------------------------------------------------------------
+    def params(self) -> SegmentationParams:
+        return SegmentationParams(model=str(self.model_combo.currentData()), overlap=float(self.overlap.value()),
+                                  batch_size=int(self.batch.value()), models_dir=self.models_dir)
+
+    def start(self) -> None:
+        """Segment the loaded volume in a background job."""
+        volume = self.context.volume
+        if volume is None:
+            self.status.setText("Load a CT series first.")
+            return
+        params = self.params()
+        data = SegmentationInput(volume=volume, series=self.context.series)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.status.setText(f"Segmenting with {params.model}...")
+        self._job = self.context.run_job(f"Segmentation ({params.model})",
+                                         lambda backend, progress: run(data, params, backend, progress),
+                                         on_done=lambda r: self._on_done(r, data), on_error=self._on_error)
+        self._job.progressed.connect(self._on_progress)
+        self._job.cancelled.connect(self._on_cancelled)
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.status.setText(message)
+
+    def _finish_job(self) -> None:
+        self._job = None
+        self.cancel_button.setEnabled(False)
+        self.run_button.setEnabled(self.context.volume is not None)
+
+    def _on_cancelled(self) -> None:
+        self._finish_job()
+        self.status.setText("Cancelled.")
+
+    def _on_error(self, message: str) -> None:
+        self._finish_job()
+        self.status.setText(f"Segmentation failed: {message}")
+        self.failed.emit(message)
+
+    def _on_done(self, result: SegmentationResult, data: SegmentationInput) -> None:
+        self._finish_job()
+        if self.context.volume is not data.volume:
+            return  # the user loaded something else meanwhile
+        from workstation.ml.registry import get_model
+
+        self.result, self._data = result, data
+        try:
+            extra = get_model(result.model, self.models_dir).extra
+        except KeyError:
+            extra = {}
+        self._colors = label_colors(result.names, extra)
+        self._fill_table(result)
+        self.publish_overlay()
+        self._set_result_controls(True)
+        self.progress.setValue(1000)
+        text = f"{result.model} {result.version} on {result.device}"
+        self.status.setText("; ".join([text, *result.warnings]))
+        self.intended_use.setText(result.intended_use)
+        self.finished.emit(result)
+
+    # -- results ------------------------------------------------------------------------
+    def _fill_table(self, result: SegmentationResult) -> None:
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(result.structures))
+        for row, s in enumerate(result.structures):
+            name = QTableWidgetItem(s.name)
+            name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable)
+            name.setCheckState(Qt.CheckState.Checked)
+            name.setData(Qt.ItemDataRole.UserRole, s.label)
+            self.table.setItem(row, 0, name)
+            mean = "-" if not np.isfinite(s.mean_hu) else f"{s.mean_hu:.1f}"
+            for col, text in enumerate((f"{s.volume_ml:.1f}", mean, str(s.voxels)), start=1):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, item)
+        self.table.blockSignals(False)
+        self.table.resizeColumnsToContents()
+
+    def visible_labels(self) -> frozenset[int]:
+        """Labels whose checkbox is ticked."""
+        out = set()
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and item.checkState() == Qt.CheckState.Checked:
+                out.add(int(item.data(Qt.ItemDataRole.UserRole)))
+        return frozenset(out)
+
+    def publish_overlay(self) -> None:
+        """Show (or refresh) the label overlay in the 2D and 3D viewers."""
+        if self.result is None or self.context.volume is None:
+            return
+        overlay = LabelOverlay(labels=self.result.labels, colors=self._colors, names=dict(self.result.names),
+                               opacity=self.opacity.value() / 100.0, visible=self.visible_labels(),
+                               show_in_3d=True)
+        self.context.set_overlay(OVERLAY_KEY, overlay)
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if item.column() == 0:
+            self.publish_overlay()
+
+    def _focus_row(self, row: int, _col: int) -> None:
+        if self.result is None:
+            return
+        item = self.table.item(row, 0)
+        if item is None:
+            return
+        label = int(item.data(Qt.ItemDataRole.UserRole))
+        idx = np.argwhere(self.result.labels[:, ::4, ::4] == label)
+        if len(idx):
+            z, y, x = np.median(idx, axis=0)
+            self.context.focus((int(z), int(y) * 4, int(x) * 4))
+
+    # -- export -------------------------------------------------------------------------
+    def _export_dialog(self, kind: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export segmentation to folder")
+        if folder:
+            self.export_to(Path(folder), kind)
+
+    def export_to(self, folder: Path, kind: str) -> Optional[Path]:
+        """Write ``seg.dcm`` (``kind='seg'``) or ``labels.nii.gz`` (``'nifti'``) into ``folder``."""
+        from workstation.analyses.segmentation.export import write_dicom_seg, write_nifti
+
+        if self.result is None or self._data is None:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            if kind == "nifti":
+                path = write_nifti(self.result.labels, self._data.volume, folder / "labels.nii.gz")
+            else:
+                series = self._data.series
+                if series is None or not series.frames:
+                    raise ValueError("the volume was not loaded from DICOM files; export NIfTI instead")
+                paths = sorted({f.path for f in series.frames})
+                path = write_dicom_seg(self.result.labels, self._data.volume, paths, self.result.names,
+                                       folder / "seg.dcm", model=self.result.model, version=self.result.version)
+        except Exception as exc:
+            self.status.setText(f"Export failed: {exc}")
+            self.context.notify("Segmentation export", str(exc))
+            return None
+        self.status.setText(f"Wrote {path}")
+        return path
