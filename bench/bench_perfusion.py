@@ -39,7 +39,8 @@ def make_series(nx: int, ny: int, nz: int, n_times: int = 40) -> VolumeSeries:
     base, _ = generate_perfusion(seed=0, shape=(nz, 128, 128), n_times=n_times)
     ry, rx = -(-ny // 128), -(-nx // 128)
     volumes = tuple(
-        Volume(np.ascontiguousarray(np.tile(v.array, (1, ry, rx))[:, :ny, :nx]), spacing=v.spacing, modality="CT")
+        Volume(np.rint(np.tile(v.array, (1, ry, rx))[:, :ny, :nx]).astype(np.int16), spacing=v.spacing,
+               modality="CT")
         for v in base.volumes
     )
     return VolumeSeries(volumes, base.times, meta={"Modality": "CT"})

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from workstation.analyses.perfusion import device
+from workstation.compute import transfer
 from workstation.compute.backend import select_backend
 from workstation.core.volume import Volume, VolumeSeries
 
@@ -37,12 +37,12 @@ def main() -> None:
     configs += [("registered", 0, 0)]
     for method, stages, mb in configs:
         if stages:
-            device.STAGES, device.STAGE_BYTES, device._POOL = stages, mb * 2**20, None
+            transfer.STAGES, transfer.STAGE_BYTES, transfer._POOL = stages, mb * 2**20, None
         times = []
         for _ in range(6):
             gpu.synchronize()
             t0 = time.perf_counter()
-            out = device.upload_series(series, gpu, method)
+            out = transfer.upload_frames([v.array for v in series.volumes], gpu.device_id, method)
             gpu.synchronize()
             times.append(time.perf_counter() - t0)
             del out

@@ -52,6 +52,23 @@ def test_maps_match_cpu_float64(gpu, series, method: str) -> None:  # type: igno
     assert dev.summary.hypoperfused_ml == pytest.approx(cpu.summary.hypoperfused_ml)
 
 
+def test_series_too_large_for_the_device_goes_in_slabs(gpu, series, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With little free memory the GPU runs the slab passes; the maps stay those of the CPU."""
+    from workstation.analyses.perfusion import logic, passes
+
+    params = PerfusionParams(method="osvd")
+    cpu = run(series, params, cpu_backend())
+    slice_bytes = 36 * 96 * 96 * 8
+    monkeypatch.setattr(type(gpu), "free_memory_bytes", lambda self: 3 * slice_bytes)  # a few slices per slab
+    assert not logic.fits_on_device(series, gpu, np.float64, params.smoothing_mm)
+    assert len(list(passes.slabs(series, passes.chunk_voxels(gpu, 36, 36, 8)))) > 1
+    dev = run(series, params, gpu)
+    assert any("slabs" in w for w in dev.warnings)
+    np.testing.assert_array_equal(cpu.tissue, dev.tissue)
+    for name in cpu.maps:
+        assert _close(dev.maps[name], cpu.maps[name], 1e-4) == 1.0, name
+
+
 def test_batched_deconvolution_kernel_parity(gpu) -> None:  # type: ignore[no-untyped-def]
     t = np.arange(0.0, 50.0, 1.0)
     from workstation.demo.perfusion import gamma_variate
@@ -124,21 +141,20 @@ def test_fused_kernel_matches_numpy_twin(gpu, method: str, modality: str) -> Non
             assert _close(host, expect, rtol) >= need, (name, dtype)
 
 
-def test_upload_series_is_exact(gpu) -> None:  # type: ignore[no-untyped-def]
-    from workstation.analyses.perfusion import device
+def test_upload_frames_is_exact(gpu, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from workstation.compute import transfer
 
     series = generate_perfusion(seed=3, shape=(5, 64, 80), n_times=12)[0]
-    host = np.stack([v.array.reshape(-1) for v in series.volumes])
-    old = device.STAGE_BYTES
-    try:
-        device.STAGE_BYTES = 7000  # many pieces, ring reused, odd piece sizes
-        for method in ("pinned", "pageable"):
-            dev = device.upload_series(series, gpu, method)
-            assert dev.dtype == host.dtype
-            np.testing.assert_array_equal(cupy.asnumpy(dev), host)
-    finally:
-        device.STAGE_BYTES = old
-    got = device.download([cupy.asarray(host), cupy.arange(5)])
+    frames = [v.array for v in series.volumes]
+    host = np.stack([f.reshape(-1) for f in frames])
+    monkeypatch.setattr(transfer, "STAGE_BYTES", 7000)  # many pieces, ring reused, odd piece sizes
+    monkeypatch.setattr(transfer, "DIRECT_BYTES", 0)
+    for method in ("pinned", "registered", "pageable"):
+        dev = transfer.upload_frames(frames, gpu.device_id, method)
+        assert dev.dtype == host.dtype
+        np.testing.assert_array_equal(cupy.asnumpy(dev), host)
+    np.testing.assert_array_equal(cupy.asnumpy(transfer.upload(frames[0], gpu.device_id)), frames[0])
+    got = transfer.download([cupy.asarray(host), cupy.arange(5)])
     np.testing.assert_array_equal(got[0], host)
     np.testing.assert_array_equal(got[1], np.arange(5))
 

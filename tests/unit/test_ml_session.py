@@ -56,6 +56,23 @@ def test_provider_order_without_cuda() -> None:
     assert provider_list("cuda")[-1] == "CPUExecutionProvider"
 
 
+@pytest.mark.parametrize("trt_runtime", [False, True])
+def test_tensorrt_asked_for_only_when_its_runtime_loads(monkeypatch: pytest.MonkeyPatch, trt_runtime: bool) -> None:
+    """onnxruntime-gpu lists TensorRT even without libnvinfer: it must not be tried then."""
+    import onnxruntime
+
+    from workstation.ml import session as session_mod
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers",
+                        lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(session_mod, "tensorrt_runtime_present", lambda: trt_runtime)
+    names = [p if isinstance(p, str) else p[0] for p in provider_list("cuda", 1)]
+    expected = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert names == (["TensorrtExecutionProvider"] + expected if trt_runtime else expected)
+    cuda = next(p for p in provider_list("cuda", 1) if not isinstance(p, str) and p[0] == "CUDAExecutionProvider")
+    assert cuda[1]["device_id"] == 1
+
+
 def test_failure_on_a_gpu_session_is_a_gpu_error(tmp_path: Path) -> None:
     """A failing GPU inference is reported as GpuError, so jobs rerun on the CPU."""
     from workstation.compute.backend import GpuError, is_gpu_error

@@ -8,11 +8,15 @@ to the session by their device pointer (I/O binding) and outputs are written int
 CuPy arrays, so tensors already on the GPU never pass through host memory.
 
 Environment: ``WORKSTATION_ORT_THREADS`` caps CPU threads (0: ONNX Runtime decides);
-``WORKSTATION_ORT_TENSORRT=0`` skips the TensorRT provider.
+``WORKSTATION_ORT_TENSORRT=0`` skips the TensorRT provider.  TensorRT is only asked
+for when its runtime library (``libnvinfer``) loads: onnxruntime-gpu lists the provider
+whether or not TensorRT is installed, and a failed attempt prints a long error.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import os
 import threading
@@ -38,6 +42,18 @@ def _device_string(device: str | Backend | None) -> tuple[str, int]:
     return ("cpu", 0) if kind == "auto" else (kind, index)
 
 
+@functools.lru_cache(maxsize=1)
+def tensorrt_runtime_present() -> bool:
+    """Whether TensorRT's runtime library can be loaded in this process."""
+    for name in ("libnvinfer.so.10", "libnvinfer.so"):
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            continue
+    return False
+
+
 def provider_list(kind: str, device_id: int = 0) -> list[Any]:
     """Execution providers to ask for, best first, among those this ONNX Runtime has."""
     import onnxruntime as ort
@@ -45,7 +61,8 @@ def provider_list(kind: str, device_id: int = 0) -> list[Any]:
     available = set(ort.get_available_providers())
     providers: list[Any] = []
     if kind == "cuda":
-        if "TensorrtExecutionProvider" in available and os.environ.get("WORKSTATION_ORT_TENSORRT", "1") != "0":
+        wants_trt = os.environ.get("WORKSTATION_ORT_TENSORRT", "1") != "0"
+        if "TensorrtExecutionProvider" in available and wants_trt and tensorrt_runtime_present():
             cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "workstation" / "trt"
             providers.append(("TensorrtExecutionProvider", {
                 "device_id": device_id, "trt_engine_cache_enable": True,

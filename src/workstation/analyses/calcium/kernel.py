@@ -14,6 +14,7 @@ so NumPy and CuPy give identical tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional
 
 import numpy as np
@@ -135,13 +136,66 @@ def _dedupe(xp: Any, codes: Any) -> Any:
     return xp.unique(codes[keep])
 
 
+#: Pair code ``a * PAIR_BASE + b`` of labels ``a`` (slice z) and ``b`` (slice z + 1).
+PAIR_BASE = 2**31
+
+_PAIRS_CUDA = r"""
+extern "C" __global__ void touching_pairs(
+    const int* labels, const long long* index, const int* label, long long n,
+    int nz, int ny, int nx, long long* out, unsigned long long* count, unsigned long long capacity)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    long long plane = (long long)ny * nx;
+    long long p = index[i];
+    if (p >= (long long)(nz - 1) * plane) return;
+    int y = (int)((p % plane) / nx), x = (int)(p % nx);
+    long long a = (long long)label[i] * 2147483648LL;
+    long long above = p + plane;
+    int straight = labels[above];
+    if (straight > 0) {  // the whole 3x3 window's foreground carries this label
+        unsigned long long k = atomicAdd(count, 1ULL);
+        if (k < capacity) out[k] = a + straight;
+        return;
+    }
+    int last = 0;
+    for (int dy = -1; dy <= 1; ++dy) {
+        if (y + dy < 0 || y + dy >= ny) continue;
+        for (int dx = -1; dx <= 1; ++dx) {
+            if (x + dx < 0 || x + dx >= nx || (dy == 0 && dx == 0)) continue;
+            int b = labels[above + (long long)dy * nx + dx];
+            if (b > 0 && b != last) {
+                unsigned long long k = atomicAdd(count, 1ULL);
+                if (k < capacity) out[k] = a + b;
+                last = b;
+            }
+        }
+    }
+}
+"""
+
+
+@lru_cache(maxsize=1)
+def _pairs_kernel() -> Any:
+    import cupy
+
+    return cupy.RawKernel(_PAIRS_CUDA, "touching_pairs")
+
+
+def _pairs_of_codes(code: NDArray[np.int64]) -> NDArray[np.int64]:
+    return np.stack([code // PAIR_BASE, code % PAIR_BASE], axis=1).astype(np.int64)
+
+
 def _touching_pairs(backend: Backend, labels_flat: Any, fg_index: Any, fg_label: Any, shape: tuple[int, ...]) -> Any:
     """Unique ``(a, b)`` label pairs with a voxel of ``b`` among the 9 above a voxel of ``a``.
 
     When the voxel straight above is foreground, every foreground voxel of that 3x3
     window is 8-adjacent to it and so carries the same label: one look-up settles
-    it.  Only voxels with background straight above need the other eight.
+    it.  Only voxels with background straight above need the other eight.  On the
+    GPU one thread per foreground voxel does this and appends codes atomically.
     """
+    if backend.is_gpu:
+        return _touching_pairs_cuda(backend, labels_flat, fg_index, fg_label, shape)
     xp = backend.xp
     nz, ny, nx = shape
     plane = ny * nx
@@ -151,7 +205,7 @@ def _touching_pairs(backend: Backend, labels_flat: Any, fg_index: Any, fg_label:
         return np.zeros((0, 2), dtype=np.int64)
     above = labels_flat[idx + plane]
     direct = above > 0
-    codes = [lab[direct].astype(xp.int64) * (2**31) + above[direct].astype(xp.int64)]
+    codes = [lab[direct].astype(xp.int64) * PAIR_BASE + above[direct].astype(xp.int64)]
     idx, lab = idx[~direct], lab[~direct]
     y = (idx % plane) // nx
     x = idx % nx
@@ -162,9 +216,33 @@ def _touching_pairs(backend: Backend, labels_flat: Any, fg_index: Any, fg_label:
             ok = (y + dy >= 0) & (y + dy < ny) & (x + dx >= 0) & (x + dx < nx)
             nb = labels_flat[(idx + (plane + dy * nx + dx))[ok]]
             hit = nb > 0
-            codes.append(lab[ok][hit].astype(xp.int64) * (2**31) + nb[hit].astype(xp.int64))
-    code = backend.asnumpy(_dedupe(xp, xp.concatenate(codes)))
-    return np.stack([code // (2**31), code % (2**31)], axis=1).astype(np.int64)
+            codes.append(lab[ok][hit].astype(xp.int64) * PAIR_BASE + nb[hit].astype(xp.int64))
+    return _pairs_of_codes(backend.asnumpy(_dedupe(xp, xp.concatenate(codes))))
+
+
+def _touching_pairs_cuda(backend: Backend, labels_flat: Any, fg_index: Any, fg_label: Any,
+                         shape: tuple[int, ...]) -> Any:
+    import cupy
+
+    nz, ny, nx = shape
+    n = int(fg_index.size)
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    labels_flat = cupy.ascontiguousarray(labels_flat, dtype=cupy.int32)
+    index = cupy.ascontiguousarray(fg_index, dtype=cupy.int64)
+    label = cupy.ascontiguousarray(fg_label, dtype=cupy.int32)
+    capacity = 2 * n
+    while True:
+        out = cupy.empty(capacity, dtype=cupy.int64)
+        count = cupy.zeros(1, dtype=cupy.uint64)
+        threads = 256
+        _pairs_kernel()(((n + threads - 1) // threads,), (threads,),
+                        (labels_flat, index, label, np.int64(n), np.int32(nz), np.int32(ny), np.int32(nx),
+                         out, count, np.uint64(capacity)))
+        used = int(count.get()[0])
+        if used <= capacity:
+            return _pairs_of_codes(cupy.unique(out[:used]).get())
+        capacity = used
 
 
 def slice_lesions(hu: Any, threshold: float, backend: Backend) -> SliceLesionTable:

@@ -125,37 +125,36 @@ def build_lesions(
     comp = _groups(table, keep)
     scale = dz / params.reference_increment_mm
     slice_score = area * density_weight(table.peak) * scale
-    lesions: list[Lesion] = []
-    excluded = 0
     kept_labels = np.flatnonzero(keep)
-    order = np.argsort(comp[kept_labels], kind="stable")
-    kept_labels = kept_labels[order]
-    boundaries = np.flatnonzero(np.diff(comp[kept_labels])) + 1
-    for members in np.split(kept_labels, boundaries):
-        n_vox = int(table.n_pixels[members].sum())
-        zs = table.z[members]
-        length = float((zs.max() - zs.min() + 1) * dz)
-        centroid_idx = np.array([
-            float(np.sum(zs * table.n_pixels[members])) / n_vox,
-            float(table.sum_y[members].sum()) / n_vox,
-            float(table.sum_x[members].sum()) / n_vox,
-        ])
-        centroid_mm = np.asarray(index_to_patient(centroid_idx), dtype=np.float64)
-        voxel_volume = n_vox * dx * dy * dz
-        if params.auto_exclude and (
-            length > params.max_lesion_length_mm
-            or voxel_volume > params.max_lesion_volume_mm3
-            or (root_mm is not None and float(np.linalg.norm(centroid_mm - root_mm)) > params.max_root_distance_mm)
-        ):
-            excluded += 1
+    kept_labels = kept_labels[np.argsort(comp[kept_labels], kind="stable")]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(comp[kept_labels])) + 1])
+    # per-group figures for every group at once; the Python loop below sees only kept lesions
+    n_pix = table.n_pixels[kept_labels]
+    zs_all = table.z[kept_labels]
+    n_vox = np.add.reduceat(n_pix, starts)
+    length = (np.maximum.reduceat(zs_all, starts) - np.minimum.reduceat(zs_all, starts) + 1) * dz
+    centroid_idx = np.stack([np.add.reduceat(zs_all * n_pix, starts), np.add.reduceat(table.sum_y[kept_labels], starts),
+                             np.add.reduceat(table.sum_x[kept_labels], starts)], axis=1) / n_vox[:, None]
+    centroid_mm = np.asarray(index_to_patient(centroid_idx), dtype=np.float64).reshape(-1, 3)
+    voxel_volume = n_vox * dx * dy * dz
+    dropped = np.zeros(len(starts), dtype=bool)
+    if params.auto_exclude:
+        dropped = (length > params.max_lesion_length_mm) | (voxel_volume > params.max_lesion_volume_mm3)
+        if root_mm is not None:
+            dropped |= np.linalg.norm(centroid_mm - root_mm, axis=1) > params.max_root_distance_mm
+    lesions: list[Lesion] = []
+    for g, members in enumerate(np.split(kept_labels, starts[1:])):
+        if dropped[g]:
             continue
+        zs = table.z[members]
         slices = np.unique(zs)
         slice_areas = np.array([area[members][zs == s].sum() for s in slices])
-        volume = interpolated_volume(slice_areas, dz) if params.volume_method == "interpolated" else voxel_volume
+        volume = interpolated_volume(slice_areas, dz) if params.volume_method == "interpolated" else voxel_volume[g]
         peak = float(table.peak[members].max())
         lesion_id = len(lesions) + 1
         lesion_of_label[members + 1] = lesion_id
-        suggested = suggest_artery(centroid_mm, root_mm)
+        point = centroid_mm[g]
+        suggested = suggest_artery(point, root_mm)
         lesions.append(
             Lesion(
                 id=lesion_id,
@@ -167,11 +166,12 @@ def build_lesions(
                 agatston=float(slice_score[members].sum()),
                 volume_mm3=float(volume),
                 mass_mg=float(params.mass_calibration * table.value_sum[members].sum() * dx * dy * dz / 1000.0),
-                n_voxels=n_vox,
-                centroid_index=(float(centroid_idx[0]), float(centroid_idx[1]), float(centroid_idx[2])),
-                centroid_mm=(float(centroid_mm[0]), float(centroid_mm[1]), float(centroid_mm[2])),
+                n_voxels=int(n_vox[g]),
+                centroid_index=(float(centroid_idx[g, 0]), float(centroid_idx[g, 1]), float(centroid_idx[g, 2])),
+                centroid_mm=(float(point[0]), float(point[1]), float(point[2])),
                 suggested_artery=suggested,
                 artery=params.artery_overrides.get(lesion_id, suggested),
             )
         )
+    excluded = int(dropped.sum())
     return lesions, lesion_of_label, excluded

@@ -32,12 +32,12 @@ from workstation.analyses.perfusion.concentration import (
     uniform_grid,
 )
 from workstation.analyses.perfusion.deconvolution import DEFAULT_THRESHOLDS, OSVD_CANDIDATES, Deconvolver
-from workstation.analyses.perfusion.device import download, upload_series
 from workstation.analyses.perfusion.passes import compute_maps, scan_candidates
 from workstation.analyses.perfusion.resident import maps_resident, scan_resident
 from workstation.analyses.perfusion.result import MAP_NAMES, PerfusionResult
 from workstation.analyses.perfusion.summary import stroke_summary
 from workstation.compute.backend import Backend
+from workstation.compute.transfer import download, upload_frames
 from workstation.core.progress import ProgressFn, report, scaled
 from workstation.core.volume import VolumeSeries
 
@@ -137,6 +137,10 @@ def _echo_time_s(series: VolumeSeries, params: PerfusionParams) -> Optional[floa
     return None if te is None else te / 1000.0
 
 
+#: Fraction of the free GPU memory a resident run may fill; larger series go in slabs.
+DEVICE_FILL = 0.8
+
+
 def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progress: Optional[ProgressFn] = None,
         timings: Optional[dict[str, float]] = None) -> PerfusionResult:
     """Compute perfusion maps and the stroke summary of a dynamic series.
@@ -162,7 +166,12 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
         warnings.append(f"uneven sampling ({steps.min():.2f}-{steps.max():.2f} s) resampled to {dt:.2f} s")
 
     # candidates from unsmoothed frames: smoothing would blur small arteries (partial volume)
-    resident = upload_series(series, backend) if backend.is_gpu else None
+    resident = None
+    if backend.is_gpu and fits_on_device(series, backend, dtype, params.smoothing_mm):
+        resident = upload_frames([v.array for v in series.volumes], backend.device_id or 0)
+    elif backend.is_gpu:
+        warnings.append("the series does not fit in GPU memory at once: processed in slabs")
+    on_device = resident is not None
     clock.lap("upload")
     if resident is not None:
         report(progress, 0.1, "finding the arterial input")
@@ -212,7 +221,7 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
         # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
         s0 = np.mean([v.array for v in series.volumes[:n_base]], axis=0, dtype=np.float32)
     clock.lap("maps")
-    xp = backend.xp
+    xp = backend.xp if on_device else np  # the slab passes return host maps
     mr_ref = float(xp.percentile(s0, 99)) if modality == "MR" else None
     tissue = tissue_range_mask(s0, modality, mr_ref)
     tissue &= (blocks.peak < params.vessel_fraction * aif.peak) & (blocks.cbv <= params.max_cbv)
@@ -224,7 +233,7 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
     summary = stroke_summary(maps["cbf"], maps["tmax"], tissue, voxel_ml, xp=xp,
                              tmax_threshold_s=params.tmax_threshold_s, rcbf_threshold=params.rcbf_threshold)
     clock.lap("finish")
-    if backend.is_gpu:
+    if on_device:
         names = list(maps)
         host = download([maps[n] for n in names] + [threshold_map, tissue])
         maps = dict(zip(names, host[: len(names)]))
@@ -240,6 +249,23 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
         aif=aif, aif_mm=tuple(float(v) for v in ref.index_to_patient(aif.location)),
         vof=vof, summary=summary, device=backend.label, modality=modality, warnings=tuple(warnings),
     )
+
+
+def fits_on_device(series: VolumeSeries, backend: Backend, dtype: Any, smoothing_mm: float) -> bool:
+    """Whether the whole series, its smoothed copy and the maps fit in the free GPU memory.
+
+    Counted: the series in its own dtype, a smoothed copy in ``dtype`` when smoothing,
+    and about 16 float32 values per voxel for maps, masks and kernel scratch, within
+    :data:`DEVICE_FILL` of the free memory.
+    """
+    free = backend.free_memory_bytes()
+    if free is None:
+        return False
+    n_vox = int(np.prod(series.reference.shape))
+    n_t = len(series.volumes)
+    raw = n_t * n_vox * np.result_type(*[v.array.dtype for v in series.volumes]).itemsize
+    smoothed = n_t * n_vox * np.dtype(dtype).itemsize if smoothing_mm > 0 else 0
+    return raw + smoothed + 16 * 4 * n_vox <= DEVICE_FILL * free
 
 
 class _StageClock:

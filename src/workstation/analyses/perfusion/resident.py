@@ -1,6 +1,6 @@
 """The two passes on a GPU-resident series (see :mod:`.passes` for the slab-wise CPU twin).
 
-The series is uploaded once (:func:`.device.upload_series`) as a ``(time, voxel)``
+The series is uploaded once (:func:`workstation.compute.transfer.upload_frames`) as a ``(time, voxel)``
 array in its own dtype and both passes read it there: pass 1 in three reductions
 (first-frames mean, masked head sums, per-voxel key) and one top-k; pass 2 in the
 fused kernel of :mod:`.fused`.  Results equal the CPU passes up to rounding: the
