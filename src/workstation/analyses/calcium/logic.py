@@ -28,9 +28,10 @@ from workstation.core.volume import Volume
 
 
 def check_input(volume: Volume, params: CalciumParams) -> list[str]:
-    """Warnings about a CT that is not the standard calcium-scoring scan.
+    """Warnings about a CT that is not the standard calcium-scoring scan (header and geometry).
 
-    Raises :class:`InputError` when scoring is meaningless (not CT).
+    Raises :class:`InputError` when scoring is meaningless (not CT).  The value check
+    is :func:`check_values`, run where the voxels already are.
     """
     modality = (volume.modality or str(volume.meta.get("modality") or "")).upper()
     if modality != "CT":
@@ -39,8 +40,6 @@ def check_input(volume: Volume, params: CalciumParams) -> list[str]:
     meta = volume.meta
     if meta.get("rescale_applied") is False:
         warnings.append("the series has no rescale slope/intercept: values are assumed to be HU already")
-    elif volume.array.size and float(volume.array.min()) >= 0:
-        warnings.append("no value below 0 HU: the values may be stored pixel values without rescale")
     if not volume.is_axial():
         warnings.append("the slices are not axial: Agatston scoring is defined on axial slices")
     for issue in meta.get("issues") or []:
@@ -59,6 +58,18 @@ def check_input(volume: Volume, params: CalciumParams) -> list[str]:
     ) > 1e-3:
         warnings.append(f"slice thickness {float(thickness):g} mm differs from the increment {dz:g} mm")
     return warnings
+
+
+def check_values(hu: Any, meta: dict[str, Any]) -> list[str]:
+    """A warning when a rescaled CT has no value below 0 HU (air is about -1000 HU).
+
+    ``hu`` may be on the GPU: the minimum is one device reduction, not a host pass.
+    """
+    if meta.get("rescale_applied") is False or not hu.size:
+        return []
+    if float(hu.min()) >= 0:
+        return ["no value below 0 HU: the values may be stored pixel values without rescale"]
+    return []
 
 
 def _demographics(volume: Volume, params: CalciumParams) -> tuple[Optional[float], Optional[str]]:
@@ -102,6 +113,7 @@ def run(
             warnings.append("aortic root not found: artery suggestions are 'other', assign arteries by hand")
     report(progress, 0.2, "Labelling calcified lesions")
     hu = _on_device(backend, volume.array)
+    warnings += check_values(hu, volume.meta)
     table = slice_lesions(hu, params.threshold_hu, backend)
     report(progress, 0.7, "Scoring lesions")
     lesions, lesion_of_label, excluded = build_lesions(table, volume.spacing, volume.index_to_patient, params, root)
