@@ -60,7 +60,10 @@ def _peer_resample(volume: Any, repeat: int) -> Optional[float]:
 
 
 def _kernels(volume: Any, truth: Any, backend: Backend, repeat: int) -> dict[str, float]:
-    """Pre/post-processing alone (no ONNX Runtime): model-grid resampling, label resampling, measures."""
+    """Pre/post-processing alone (no ONNX Runtime): model-grid resampling, label resampling, measures.
+
+    The class scores are one-hot maps of the known labels on the model grid.
+    """
     from workstation.analyses.segmentation.logic import measure
     from workstation.demo.chest_labels import LABELS
     from workstation.ml.manifest import InputSpec, Normalization
@@ -79,14 +82,20 @@ def _kernels(volume: Any, truth: Any, backend: Backend, repeat: int) -> dict[str
         backend.synchronize()
         return out
 
+    def labels() -> Any:
+        out = labels_to_study(prob, grid, ndi)
+        backend.synchronize()
+        return out
+
     def post() -> Any:
-        labels = labels_to_study(prob, grid, ndi)
-        structures = measure(labels, image, LABELS, volume.voxel_volume_mm3)
-        host = backend.asnumpy(labels)
+        out = labels_to_study(prob, grid, ndi)
+        structures = measure(out, image, LABELS, volume.voxel_volume_mm3)
+        host = backend.asnumpy(out)
         return host, structures
 
     pre(), post()  # warm-up (kernel compilation on the GPU)
     return {"preprocess (upload, resample, normalise)": _time(pre, repeat)[0],
+            "labels to study grid (argmax of resampled scores)": _time(labels, repeat)[0],
             "postprocess (labels to study grid, measures, download)": _time(post, repeat)[0]}
 
 

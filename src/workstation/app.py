@@ -1,8 +1,15 @@
-"""The desktop application: ``workstation [PATH ...] [--device auto|cpu|cuda|cuda:N] [--demo]``.
+"""The desktop application and the one command line of the packaged program.
+
+::
+
+    workstation [PATH ...] [--device auto|cpu|cuda|cuda:N] [--demo] [--layout L] [--quit-after S]
+    workstation batch run calcium /data/studies --out results   (same as workstation-batch)
+    workstation --self-check | --version
 
 With no path (or with ``--demo``) the bundled demo chest CT is written once to the
 cache folder and opened.  Settings (window layout, last folder, device, models
-folder) persist in ``QSettings("Workstation", "Workstation")``.
+folder) persist in ``QSettings("Workstation", "Workstation")``.  Logs and crash
+reports go to the log folder (:mod:`workstation.core.paths`).
 """
 
 from __future__ import annotations
@@ -12,29 +19,40 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
+
+from workstation.core.paths import ORGANIZATION
 
 log = logging.getLogger("workstation")
-ORGANIZATION = "Workstation"
 APPLICATION = "Workstation"
+BATCH_NAMES = ("workstation-batch",)
+INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 
-def setup_logging(level: int = logging.INFO, log_file: Optional[Path] = None) -> None:
-    """Log to stderr and, when given, to ``log_file`` (no patient data is logged)."""
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers)
+def setup_logging(level: int = logging.INFO, log_file: Optional[Path] = None) -> Optional[Path]:
+    """Log to stderr and to the rotating log file (``log_file``'s folder when given)."""
+    from workstation.core.logs import setup_logging as setup
+
+    return setup("workstation", level=level, console_level=level, folder=log_file.parent if log_file else None)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="workstation", description="DICOM 2D/MPR/3D viewer and analyses.")
+    parser = argparse.ArgumentParser(
+        prog="workstation",
+        description="DICOM 2D/MPR/3D viewer and analyses. `workstation batch ...` runs analyses headless.",
+    )
     parser.add_argument("paths", nargs="*", help="DICOM folders or files to open (default: the demo chest CT)")
     parser.add_argument("--device", default=None, help="compute device: auto, cpu, cuda or cuda:N")
     parser.add_argument("--demo", action="store_true", help="open the demo chest CT")
     parser.add_argument("--layout", default=None, help="2d, mpr-1x3, mpr-2x2 or 3d")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--quit-after", type=float, default=None, metavar="SECONDS",
+        help="exit 0 once the window is shown and the study loaded (1 if not within SECONDS); "
+        "prints the start-up times",
+    )
+    parser.add_argument("--self-check", action="store_true", help="check the installation and exit")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
     args = parser.parse_args(argv)
     if args.device is not None:
         from workstation.compute.backend import parse_device
@@ -43,18 +61,76 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             parse_device(args.device)
         except ValueError as exc:
             parser.error(str(exc))
+    if args.quit_after is not None and args.quit_after <= 0:
+        parser.error("--quit-after needs a positive number of seconds")
     return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the application; returns the exit status."""
+    """Run the program named by the command line; returns the exit status.
+
+    ``workstation batch ...`` (or the executable called as ``workstation-batch``) runs
+    :func:`workstation.jobs.batch.main`; anything else opens the desktop application.
+    """
+    os.environ.setdefault("QT_API", "pyside6")
+    if argv is None:
+        argv = sys.argv[1:]
+        if Path(sys.argv[0]).name in BATCH_NAMES:
+            argv = ["batch", *argv]
+    argv = list(argv)
+    if argv[:1] == ["batch"]:
+        from workstation.jobs.batch import main as batch_main
+
+        return batch_main(argv[1:])
     args = parse_args(argv)
-    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    if args.version:
+        from workstation.core.paths import version_string
+
+        print(f"workstation {version_string()}")
+        return 0
+    if args.self_check:
+        from workstation.selfcheck import main as self_check
+
+        return self_check()
+    return run_gui(args)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """The desktop application with logging and crash reports set up around it."""
+    from workstation.core import crash
+    from workstation.core.logs import shutdown_logging
+
+    log_file = setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    crash.install("workstation")
+    try:
+        fatal = crash.collect_fatal_reports()
+        for report in fatal:
+            log.warning("the previous session ended with a fatal error; report: %s", report)
+        log.info("workstation %s starting; log file %s", _version(), log_file)
+        return _run_window(args, fatal)
+    except Exception:
+        path = crash.write_report(*sys.exc_info(), where="start-up of the desktop application")  # type: ignore[arg-type]
+        log.exception("the application could not start")
+        print(crash.tell_user(path), file=sys.stderr)
+        return INTERNAL_ERROR
+    finally:
+        crash.uninstall()
+        shutdown_logging()
+
+
+def _version() -> str:
+    from workstation.core.paths import version_string
+
+    return version_string()
+
+
+def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from workstation.analyses.panel_api import ViewerContext
     from workstation.compute.backend import select_backend, set_backend
+    from workstation.core import crash
     from workstation.jobs.runner import JobRunner
     from workstation.ui.errors import ErrorReporter
     from workstation.ui.main_window import MainWindow
@@ -64,7 +140,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     apply_dark_theme(app)  # type: ignore[arg-type]
-    reporter = ErrorReporter(show_dialogs=True)
+    reporter = ErrorReporter(show_dialogs=True, crash_reports=True)
     reporter.install()
     settings = QSettings(ORGANIZATION, APPLICATION)
     device = args.device or str(settings.value("compute/device", "auto"))
@@ -72,12 +148,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         settings.setValue("compute/device", args.device)
     backend = select_backend(device)
     set_backend(backend)
+    crash.set_context(device=backend.describe())
     log.info("compute backend: %s", backend.describe())
     context = ViewerContext(JobRunner(backend=backend))
+    context.study_changed.connect(_forget_patient_in_logs)
     window = MainWindow(context, settings)
     if args.layout:
         window.set_layout(args.layout)
     window.show()
+    quitter = None
+    if args.quit_after is not None:
+        from workstation.ui.quit_after import QuitAfter
+
+        quitter = QuitAfter(window, args.quit_after)
+    if fatal_reports:
+        window.notify("Previous session", f"The previous session ended unexpectedly; a report was saved to "
+                      f"{fatal_reports[-1]}")
     if args.paths and not args.demo:
         QTimer.singleShot(0, lambda: window.open_paths(list(args.paths)))
     else:
@@ -88,8 +174,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         context.jobs.cancel_all()
         context.jobs.wait(10000)
         reporter.uninstall()
+        del quitter
+
+
+def _forget_patient_in_logs(study: Any) -> None:
+    """Keep the loaded patient's name and ID out of logs and crash reports."""
+    if study is not None:
+        from workstation.core.redact import register_sensitive
+
+        register_sensitive([study.patient_name, study.patient_id])
 
 
 if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("QT_API", "pyside6")
     raise SystemExit(main())

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Callable, Optional
 
+from workstation.core.paths import cache_dir
+
 MARKER = ".complete"
 
 
@@ -14,8 +16,7 @@ def demo_dir(name: str) -> Path:
     root = os.environ.get("WORKSTATION_DEMO_DIR")
     if root:
         return Path(root).expanduser() / name
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "workstation" / "demo" / name
+    return cache_dir() / "demo" / name
 
 
 def ensure_written(name: str, write: Callable[[Path], object], folder: Optional[str | Path] = None) -> Path:

@@ -8,7 +8,10 @@
 
 Every study found under the given paths gets ``OUT/<StudyInstanceUID>/<analysis>.json``
 and the analysis's artifacts.  The exit code is 0 only when every study succeeded; a
-summary table ends the run.  With ``--dask`` the studies run as tasks on a Dask cluster
+summary table ends the run, and a line names the compute device (and why the CPU is used
+when a GPU was wanted).  Logs go to ``batch.log`` in the log folder
+(:mod:`workstation.core.paths`); an internal error leaves a crash report there and ends
+with exit code 70.  With ``--dask`` the studies run as tasks on a Dask cluster
 (a local one started here, or an existing scheduler); the input and output folders must
 then be visible to the workers under the same paths.
 """
@@ -23,10 +26,15 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from workstation.analyses import get, names
+from workstation.core import crash
+from workstation.core.logs import setup_logging, shutdown_logging
+from workstation.core.paths import version_string
+from workstation.core.redact import register_sensitive
 from workstation.core.study import Study
 from workstation.jobs.execute import StudyOutcome, parse_params, run_study
 
 log = logging.getLogger("workstation.batch")
+INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 
 def _parse_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -136,23 +144,50 @@ def _run(args: argparse.Namespace) -> int:
         print(f"skipped {problem}", file=sys.stderr)
     studies = list(found.studies)
     if not studies:
-        print("workstation-batch: no DICOM studies found", file=sys.stderr)
+        where = ", ".join(str(p) for p in args.paths)
+        print(f"workstation-batch: no DICOM studies found in {where} "
+              f"({len(found.problems)} file(s) skipped, reasons above)", file=sys.stderr)
         return 1
+    register_sensitive(value for study in studies for value in (study.patient_name, study.patient_id))
     if args.dask:
         outcomes = run_on_dask(args.analysis, studies, args.out, params, args.device, args.dask)
     else:
+        print(f"compute device: {_describe_device(args.device)}", flush=True)
         outcomes = _run_local(args.analysis, studies, args.out, params, args.device)
     print(summary_table(outcomes))
     print(f"total {time.perf_counter() - start:.1f} s")
     return 0 if all(o.ok for o in outcomes) else 1
 
 
+def _describe_device(setting: Optional[str]) -> str:
+    """What the studies of a local run will use, e.g. ``CPU (NumPy) (no working GPU)``."""
+    from workstation.compute.backend import select_backend
+
+    description = select_backend(setting).describe()
+    crash.set_context(device=description)
+    return description
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the batch command line; returns the exit status (70 after an internal error)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    if args.command == "list":
-        return _list()
-    return _run(args)
+    log_file = setup_logging("batch", console_level=logging.INFO if args.verbose else logging.WARNING)
+    crash.install("workstation-batch")
+    try:
+        log.info("workstation-batch %s: %s; log file %s", version_string(), args.command, log_file)
+        for report in crash.collect_fatal_reports():
+            print(f"workstation-batch: an earlier run ended with a fatal error; report: {report}", file=sys.stderr)
+        if args.command == "list":
+            return _list()
+        return _run(args)
+    except Exception:
+        path = crash.write_report(*sys.exc_info(), where=f"workstation-batch {args.command}")  # type: ignore[arg-type]
+        log.exception("internal error")
+        print(crash.tell_user(path, "workstation-batch"), file=sys.stderr)
+        return INTERNAL_ERROR
+    finally:
+        crash.uninstall()
+        shutdown_logging()
 
 
 if __name__ == "__main__":

@@ -61,23 +61,33 @@ def to_model_grid(array: Any, spacing: Sequence[float], direction: ArrayLike, sp
 
 
 def labels_to_study(prob: Any, grid: ModelGrid, ndimage: Any, *, method: str = "argmax") -> Any:
-    """Class scores ``(K, *model_shape)`` -> ``uint8`` labels on the study grid.
+    """Class scores ``(K, *model_shape)`` -> ``uint8`` labels on the study grid (C order).
 
     ``method``: ``argmax`` of linearly resampled scores (smooth borders) or
-    ``nearest`` (argmax on the model grid, then nearest-neighbour resampling).
+    ``nearest`` (argmax on the model grid, then nearest-neighbour resampling).  The
+    argmax is written straight through the reoriented view of the study-order array,
+    so no second full-size label array is made.
     """
+    xp = _xp_of(prob)
     if method == "argmax":
-        oriented = probabilities_to_labels(prob, grid.model_spacing, grid.oriented_spacing,
-                                           grid.oriented_shape, ndimage)
-    elif method == "nearest":
+        labels = xp.empty(study_shape(grid), dtype=xp.uint8)
+        probabilities_to_labels(prob, grid.model_spacing, grid.oriented_spacing, grid.oriented_shape, ndimage,
+                                out=grid.reorient.apply(labels))
+        return labels
+    if method == "nearest":
         coarse = prob.argmax(0).astype("uint8")
         oriented = resample(coarse, grid.model_spacing, grid.oriented_spacing, ndimage, order=0,
                             shape=grid.oriented_shape)
-    else:
-        raise ValueError(f"method must be 'argmax' or 'nearest', got {method!r}")
-    out = grid.reorient.invert(oriented)
-    xp = _xp_of(out)
-    return xp.ascontiguousarray(out)
+        return xp.ascontiguousarray(grid.reorient.invert(oriented))
+    raise ValueError(f"method must be 'argmax' or 'nearest', got {method!r}")
+
+
+def study_shape(grid: ModelGrid) -> tuple[int, int, int]:
+    """Shape ``(z, y, x)`` of the study array that :attr:`ModelGrid.oriented_shape` came from."""
+    shape = [0, 0, 0]
+    for k, source_axis in enumerate(grid.reorient.perm):
+        shape[source_axis] = grid.oriented_shape[k]
+    return tuple(shape)  # type: ignore[return-value]
 
 
 def _xp_of(a: Any) -> Any:

@@ -4,12 +4,15 @@ Reorientation only permutes and flips axes (to the nearest of the model's axis
 directions), so no values are interpolated.  Spacing changes keep the centre of voxel
 0 fixed: output voxel ``i`` samples the input at ``i * new_spacing / old_spacing``,
 linear for images and, for labels, either nearest neighbour or the argmax of linearly
-resampled class probabilities (smoother borders), done in slabs to bound memory.
+resampled class probabilities (smoother borders), done in slabs to bound memory
+and interpolated at full resolution only along the borders between labels.
 Arrays are NumPy or CuPy; ``ndimage`` is ``scipy.ndimage`` or ``cupyx.scipy.ndimage``.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -110,59 +113,187 @@ def resample(array: Any, spacing: Sequence[float], new_spacing: Sequence[float],
 
 
 def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Sequence[float],
-                            shape: Sequence[int], ndimage: Any, *, slab: int = 32) -> Any:
+                            shape: Sequence[int], ndimage: Any = None, *, slab: int | None = None,
+                            out: Any = None, workers: int | None = None) -> Any:
     """Labels on a finer (or coarser) grid: argmax of linearly resampled class probabilities.
 
-    Trilinear interpolation is separable, so each class is first resampled in-plane on
-    its own slices (bilinear), then interpolated linearly between the two nearest of
-    those slices for each target slice: the same values as a 3D linear resampling
-    (edges repeat the border) at a fraction of its cost.
+    Target voxel ``i`` samples the source at ``i * new_spacing / spacing`` (clipped to
+    the border, as ``mode="nearest"``) with trilinear interpolation, done separably:
+    ``z`` then ``y`` on the source columns, which gives every class's score on the
+    target rows at the source ``x`` nodes.  Between two ``x`` nodes the scores are
+    linear, so where both nodes have the same best class every target voxel between
+    them has it too; only the voxels between nodes whose labels differ (the borders
+    of structures) are interpolated in ``x`` and compared class by class.  No
+    full-resolution score array is built; float32 throughout.
 
     Parameters
     ----------
     prob
-        ``(K, z, y, x)`` class scores on the grid of ``spacing`` (mm).
+        ``(K, z, y, x)`` class scores on the grid of ``spacing`` (mm), ``K <= 256``.
     new_spacing, shape
         The target grid (mm, voxels).
+    ndimage
+        Not needed (kept so callers may pass their ``ndimage`` module as for :func:`resample`).
     slab
-        Target slices interpolated at a time (memory: about ``3 * slab * y * x`` floats
-        beside the ``K * z * y * x`` in-plane resampled scores).
+        Target slices done at a time (default 8 with NumPy, 64 with CuPy).  Memory per
+        slab in flight: about ``2 * K * slab * y * x_src`` floats (``x_src`` source
+        columns used; 25 MB for 6 classes, 8 slices of 512 rows, 128 columns) plus
+        ``slab * y * x`` bytes of labels and at most 32 MB for border voxels.
+    out
+        Optional ``uint8`` array of ``shape`` to fill (a strided view is fine).
+    workers
+        NumPy only: slabs done at once in threads (default: the usable cores, at most 8),
+        each with its own slab memory.  CuPy does one slab at a time.
 
     Returns
     -------
     array
-        ``uint8`` labels of ``shape``.
+        ``uint8`` labels of ``shape`` (``out`` when given).
     """
     xp = _xp_of(prob)
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3 or prob.ndim != 4:
+        raise ValueError(f"need (K, z, y, x) scores and a 3D shape, got {prob.shape} and {shape}")
+    if prob.shape[0] > 256:
+        raise ValueError(f"{prob.shape[0]} classes do not fit uint8 labels")
     scale = np.asarray(new_spacing, dtype=float) / np.asarray(spacing, dtype=float)
-    n_z = int(prob.shape[1])
-    out_z = int(shape[0])
-    plane_shape = (n_z, int(shape[1]), int(shape[2]))
-    matrix = xp.asarray(np.array([1.0, scale[1], scale[2]]))
-    planes = [ndimage.affine_transform(prob[k].astype(xp.float32, copy=False), matrix, output_shape=plane_shape,
-                                       order=1, mode="nearest") for k in range(prob.shape[0])]
-    coord = np.clip(np.arange(out_z) * scale[0], 0.0, n_z - 1)
-    lower = np.floor(coord).astype(np.int64)
-    upper = np.minimum(lower + 1, n_z - 1)
-    frac = (coord - lower).astype(np.float32)
-    labels = xp.empty(tuple(shape), dtype=xp.uint8)
-    for z0 in range(0, out_z, slab):
-        z1 = min(z0 + slab, out_z)
-        lo, hi = xp.asarray(lower[z0:z1]), xp.asarray(upper[z0:z1])
-        f = xp.asarray(frac[z0:z1]).reshape(-1, 1, 1)
-        best: Any = None
-        arg: Any = None
-        for k, plane in enumerate(planes):
-            a = plane[lo]
-            value = a + (plane[hi] - a) * f
-            if best is None:
-                best, arg = value, xp.zeros(value.shape, dtype=xp.uint8)
-            else:
-                better = value > best
-                best = xp.where(better, value, best)
-                arg[better] = k
-        labels[z0:z1] = arg
+    plan = _Plan(prob, [_LinearAxis.of(n, s, m) for n, s, m in zip(shape, scale, prob.shape[1:])], xp)
+    labels = out if out is not None else xp.empty(shape, dtype=xp.uint8)
+    step = max(int(slab if slab is not None else (8 if xp is np else 64)), 1)
+    starts = range(0, shape[0], step)
+
+    def fill(z0: int) -> None:
+        z1 = min(z0 + step, shape[0])
+        labels[z0:z1] = plan.slab(z0, z1)
+
+    n_threads = 1 if xp is not np else min(workers or _usable_cores(), 8, len(starts))
+    if n_threads <= 1:
+        for z0 in starts:
+            fill(z0)
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(fill, starts))
     return labels
+
+
+_REFINE_FLOATS = 1 << 21  # border-voxel scores interpolated at once (8 MiB; 32 MiB with their indices)
+
+
+@dataclass(frozen=True)
+class _LinearAxis:
+    """Linear interpolation along one axis: target ``i`` = ``(1 - w) * src[lower] + w * src[upper]``.
+
+    ``nodes`` are the source indices used; ``lower``/``upper`` index into ``nodes``
+    (``upper == lower`` where the target falls on a node or past the border).
+    """
+
+    nodes: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def of(cls, n_out: int, scale: float, n_in: int) -> "_LinearAxis":
+        """Target ``i`` at source coordinate ``i * scale`` (voxels), clipped to ``[0, n_in - 1]``."""
+        coord = np.clip(np.arange(n_out) * float(scale), 0.0, n_in - 1)
+        lower = np.floor(coord).astype(np.intp)
+        frac = coord - lower
+        upper = np.where(frac > 0, lower + 1, lower)
+        nodes = np.unique(np.concatenate([lower, upper]))
+        return cls(nodes, np.searchsorted(nodes, lower), np.searchsorted(nodes, upper), frac.astype(np.float32))
+
+    def spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per node ``p``: the first target strictly between nodes ``p`` and ``p + 1``, and how many."""
+        inside = np.flatnonzero(self.upper != self.lower)
+        count = np.bincount(self.lower[inside], minlength=len(self.nodes))
+        first = np.zeros(len(self.nodes), dtype=np.intp)
+        has = count > 0
+        first[has] = inside[np.searchsorted(self.lower[inside], np.flatnonzero(has))]
+        return first, count
+
+
+class _Plan:
+    """Source scores on the used rows and columns, and the per-axis tables on the array's device."""
+
+    def __init__(self, prob: Any, axes: Sequence[_LinearAxis], xp: Any) -> None:
+        z, y, x = axes
+        src = prob.astype(xp.float32, copy=False)
+        if len(y.nodes) < src.shape[2]:  # downsampling: drop rows and columns no target uses
+            src = xp.take(src, xp.asarray(y.nodes), axis=2)
+        if len(x.nodes) < src.shape[3]:
+            src = xp.take(src, xp.asarray(x.nodes), axis=3)
+        self.xp, self.prob, self.z = xp, xp.ascontiguousarray(src), z
+        self.y_lower, self.y_upper = xp.asarray(y.lower), xp.asarray(y.upper)
+        self.y_weight = xp.asarray(y.weight).reshape(1, 1, -1, 1)
+        first, count = x.spans()
+        self.x_lower, self.x_weight = xp.asarray(x.lower), xp.asarray(x.weight)
+        self.x_first, self.x_count = xp.asarray(first), xp.asarray(count)
+        self.x_between = xp.asarray(count[:-1] > 0)  # node pairs with targets between them
+        self.x_width = max(int(count.max(initial=0)), 1)
+
+    def slab(self, z0: int, z1: int) -> Any:
+        """``uint8`` labels of target slices ``z0:z1``."""
+        xp, z = self.xp, self.z
+        z_weight = xp.asarray(z.weight[z0:z1]).reshape(1, -1, 1, 1)
+        scores = _lerp(self.prob, xp.asarray(z.nodes[z.lower[z0:z1]]), xp.asarray(z.nodes[z.upper[z0:z1]]),
+                       z_weight, 1, xp)
+        scores = _lerp(scores, self.y_lower, self.y_upper, self.y_weight, 2, xp)  # (K, slab, y, x nodes)
+        node_labels = _argmax(scores, xp)
+        labels = xp.take(node_labels, self.x_lower, axis=2)
+        self._refine(scores, node_labels, labels)
+        return labels
+
+    def _refine(self, scores: Any, node_labels: Any, labels: Any) -> None:
+        """Interpolate in ``x`` the target voxels between two nodes of different labels."""
+        xp = self.xp
+        n_nodes = scores.shape[-1]
+        if n_nodes < 2:
+            return
+        node_rows = node_labels.reshape(-1, n_nodes)
+        row, node = xp.nonzero((node_rows[:, :-1] != node_rows[:, 1:]) & self.x_between)
+        chunk = max(_REFINE_FLOATS // (scores.shape[0] * self.x_width), 1)
+        for c0 in range(0, int(row.size), chunk):
+            self._refine_pairs(scores.reshape(scores.shape[0], -1, n_nodes), row[c0:c0 + chunk],
+                               node[c0:c0 + chunk], labels)
+
+    def _refine_pairs(self, rows_scores: Any, row: Any, node: Any, labels: Any) -> None:
+        """Labels of the targets between nodes ``node`` and ``node + 1`` of target rows ``row``."""
+        xp = self.xp
+        steps = xp.minimum(xp.arange(self.x_width)[None, :], self.x_count[node][:, None] - 1)
+        cols = self.x_first[node][:, None] + steps  # short spans repeat their last column
+        a = rows_scores[:, row, node][:, :, None]
+        b = rows_scores[:, row, node + 1][:, :, None]
+        values = a + (b - a) * self.x_weight[cols]
+        labels.reshape(-1)[row[:, None] * labels.shape[-1] + cols] = _argmax(values, xp)
+
+
+def _lerp(a: Any, lower: Any, upper: Any, weight: Any, axis: int, xp: Any) -> Any:
+    """``a[lower] + (a[upper] - a[lower]) * weight`` along ``axis`` (float32)."""
+    low = xp.take(a, lower, axis=axis)
+    high = xp.take(a, upper, axis=axis)
+    high -= low
+    high *= weight
+    low += high
+    return low
+
+
+def _argmax(values: Any, xp: Any) -> Any:
+    """``uint8`` index of the largest of ``values[k]`` (the first one on ties), without a copy per class."""
+    best = values[0].copy()
+    index = xp.zeros(best.shape, dtype=xp.uint8)
+    better = xp.empty(best.shape, dtype=bool)
+    for k in range(1, values.shape[0]):
+        xp.greater(values[k], best, out=better)
+        xp.maximum(best, values[k], out=best)
+        xp.maximum(index, better.view(xp.uint8) * k, out=index)  # k exceeds every earlier index
+    return index
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _xp_of(a: Any) -> Any:

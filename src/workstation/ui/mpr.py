@@ -8,20 +8,25 @@ crosshairs are linked: clicking or scrolling in one view moves the others.  Layo
 * ``mpr-2x2``: the three planes and the 3D view;
 * ``3d``: the 3D view alone.
 
-The 3D view is created on first use (it needs an OpenGL context).
+The 3D view is created on first use (it needs an OpenGL context).  Where the display
+offers no OpenGL (``QT_QPA_PLATFORM=offscreen``, a broken driver) a label that says so
+takes its place and the slice views work as usual.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.ui.view_state import ViewState
 from workstation.ui.viewer2d import SliceViewer
 
+log = logging.getLogger(__name__)
 LAYOUTS = {
     "2d": "Single 2D",
     "mpr-1x3": "MPR 1x3",
@@ -70,9 +75,17 @@ class ViewerArea(QWidget):
     def viewer3d(self) -> QWidget:
         """The 3D view, created on first access."""
         if self._viewer3d is None:
-            from workstation.ui.viewer3d import Viewer3D
+            problem = opengl_problem()
+            if problem is None:
+                try:
+                    from workstation.ui.viewer3d import Viewer3D
 
-            self._viewer3d = Viewer3D(self.context, parent=self)
+                    self._viewer3d = Viewer3D(self.context, parent=self)
+                except Exception as exc:  # a driver or VisPy failure must not end the session
+                    problem = f"{type(exc).__name__}: {exc}"
+            if self._viewer3d is None:
+                log.warning("3D view unavailable: %s", problem)
+                self._viewer3d = unavailable_3d_label(str(problem), self)
         return self._viewer3d
 
     def has_viewer3d(self) -> bool:
@@ -104,3 +117,33 @@ class ViewerArea(QWidget):
             widget.show()
         self.layout_name = name
         self.layout_changed.emit(name)
+
+
+def opengl_problem() -> Optional[str]:
+    """Why no OpenGL context can be made on this display, or ``None`` when one can."""
+    platform = QGuiApplication.platformName()
+    if platform in ("offscreen", "minimal", "vnc"):
+        return f"the Qt platform {platform!r} has no OpenGL"
+    context = QOpenGLContext()
+    if not context.create():
+        return "no OpenGL context could be created (check the graphics driver)"
+    surface = QOffscreenSurface()
+    surface.create()
+    ok = context.makeCurrent(surface)
+    context.doneCurrent()
+    surface.destroy()
+    return None if ok else "the OpenGL context could not be made current (check the graphics driver)"
+
+
+def unavailable_3d_label(reason: str, parent: Optional[QWidget] = None) -> QLabel:
+    """The stand-in for the 3D view: says why it is missing and that 2D and MPR work."""
+    label = QLabel(
+        f"3D view unavailable: {reason}.\n2D and MPR views work; start the application on a "
+        "desktop with OpenGL for the 3D view.",
+        parent,
+    )
+    label.setObjectName("viewer3d_unavailable")
+    label.setAccessibleName("3D view unavailable")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    return label

@@ -268,34 +268,39 @@ def slice_lesions(hu: Any, threshold: float, backend: Backend) -> SliceLesionTab
     labels, n = label_slices(mask, backend)
     labels_flat = labels.reshape(-1)
     fg_local = xp.flatnonzero(mask).astype(xp.int64)
-    values = hu[:, y0:y1, x0:x1][mask]
     del mask
-    old_label = labels_flat[fg_local]
-    remap = _canonical_order(backend, fg_local, old_label, n)
-    fg_label = remap[old_label]
-    labels_flat[fg_local] = fg_label  # canonical labels for the neighbour look-up
-    values = values.astype(_scatter_dtype(values.dtype), copy=False)
     plane = h * w
     slice_of = fg_local // plane
     rows = (fg_local % plane) // w + y0
     cols = fg_local % w + x0
     fg_index = slice_of * (ny * nx) + rows * nx + cols
-    n_pixels = xp.bincount(fg_label, minlength=n + 1)[1:]
-    value_sum = xp.bincount(fg_label, weights=values.astype(xp.float64), minlength=n + 1)[1:]
+    values = hu.reshape(-1)[fg_index]
+    old_label = labels_flat[fg_local]
+    remap = _canonical_order(backend, fg_local, old_label, n)
+    fg_label = remap[old_label]
+    labels_flat[fg_local] = fg_label  # canonical labels for the neighbour look-up
+    values = values.astype(_scatter_dtype(values.dtype), copy=False)
     peak = xp.full(n + 1, _extreme(values.dtype, "max"), dtype=values.dtype)
     _scatter(backend, "max", peak, fg_label, values)
-    sum_y = xp.bincount(fg_label, weights=rows.astype(xp.float64), minlength=n + 1)[1:]
-    sum_x = xp.bincount(fg_label, weights=cols.astype(xp.float64), minlength=n + 1)[1:]
     z = xp.zeros(n + 1, dtype=xp.int64)
     z[fg_label] = slice_of
+    # one (6, n) float64 table and one device-to-host copy; every entry is exact in float64
+    stats = backend.asnumpy(xp.stack([
+        xp.bincount(fg_label, minlength=n + 1)[1:].astype(xp.float64),
+        peak[1:].astype(xp.float64),
+        xp.bincount(fg_label, weights=values.astype(xp.float64), minlength=n + 1)[1:],
+        z[1:].astype(xp.float64),
+        xp.bincount(fg_label, weights=rows.astype(xp.float64), minlength=n + 1)[1:],
+        xp.bincount(fg_label, weights=cols.astype(xp.float64), minlength=n + 1)[1:],
+    ]))
     pairs = _touching_pairs(backend, labels_flat, fg_local, fg_label, (nz, h, w))
     return SliceLesionTable(
-        n_pixels=backend.asnumpy(n_pixels).astype(np.int64),
-        peak=backend.asnumpy(peak[1:]).astype(np.float64),
-        value_sum=backend.asnumpy(value_sum).astype(np.float64),
-        z=backend.asnumpy(z[1:]).astype(np.int64),
-        sum_y=backend.asnumpy(sum_y).astype(np.float64),
-        sum_x=backend.asnumpy(sum_x).astype(np.float64),
+        n_pixels=stats[0].astype(np.int64),
+        peak=stats[1],
+        value_sum=stats[2],
+        z=stats[3].astype(np.int64),
+        sum_y=stats[4],
+        sum_x=stats[5],
         pairs=pairs,
         fg_index=fg_index,
         fg_label=fg_label,
