@@ -210,21 +210,25 @@ class Deconvolver:
         z = projection @ conc  # (L, voxels): singular-basis coefficients
         residue = xp.zeros((self.length, conc.shape[1]), dtype=conc.dtype)
         second = xp.zeros((self.length - 2, conc.shape[1]), dtype=conc.dtype)
-        chosen = thr = None
+        kept = thr = None  # per voxel: components kept and the threshold they stand for
         done = 0
         for cand, count in zip(self.thresholds, self.bands):
             if count > done:  # add the components between the previous and this threshold
                 residue += basis[:, done:count] @ z[done:count]
                 second += curvature[:, done:count] @ z[done:count]
                 done = count
-            if chosen is None:  # largest threshold: the fallback when no OI meets the target
-                chosen, thr = residue.copy(), xp.full(conc.shape[1], cand, dtype=conc.dtype)
+            if kept is None:  # largest threshold: the fallback when no OI meets the target
+                kept = xp.full(conc.shape[1], count, dtype=xp.int32)
+                thr = xp.full(conc.shape[1], cand, dtype=conc.dtype)
                 continue
             peak = residue.max(axis=0)
             oi = xp.abs(second).sum(axis=0) / (self.length * xp.where(peak > 0, peak, 1.0))
             ok = (peak > 0) & (oi < self.oi_target)
-            chosen = xp.where(ok[None], residue, chosen)
+            kept = xp.where(ok, count, kept)
             thr = xp.where(ok, cand, thr)
+        # the chosen residues, rebuilt once from each voxel's leading components
+        leading = xp.arange(done, dtype=xp.int32)[:, None] < kept[None]
+        chosen = basis[:, :done] @ xp.where(leading, z[:done], 0.0)
         kmax, tmax = residue_peak(chosen, self.dt, self.n_samples, True, xp)
         return ResidueStats(kmax, tmax, thr)
 

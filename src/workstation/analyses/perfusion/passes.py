@@ -3,7 +3,9 @@
 The series is never stacked whole: a slab of whole slices ``(time, z, y, x)`` is
 uploaded, optionally smoothed in-plane, flattened to ``(time, voxel)`` and processed
 in column chunks sized to the memory budget (the free device memory on a GPU; at most
-:data:`CPU_BUDGET_BYTES` of working arrays on the CPU).
+:data:`CPU_BUDGET_BYTES` of working arrays on the CPU, shared by up to
+:data:`CPU_WORKERS` threads that deconvolve chunks side by side: NumPy releases the
+GIL in its loops and BLAS calls).
 
 Pass 1 (:func:`scan_candidates`) keeps the strongest-enhancing voxels (AIF/VOF
 candidates) and the mean curve of the head for bolus-arrival detection.  Pass 2
@@ -12,6 +14,8 @@ candidates) and the mean curve of the head for bolus-arrival detection.  Pass 2
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
@@ -35,6 +39,24 @@ from workstation.core.volume import VolumeSeries
 CPU_BUDGET_BYTES = 192 * 2**20
 #: Fraction of the free GPU memory one chunk may use.
 GPU_BUDGET_FRACTION = 0.4
+#: Most CPU threads deconvolving chunks at once (the budget above is split between them).
+CPU_WORKERS = 8
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def cpu_workers(backend: Backend) -> int:
+    """Chunks processed side by side: one on a GPU, up to :data:`CPU_WORKERS` CPU cores."""
+    if backend.is_gpu:
+        return 1
+    return max(1, min(CPU_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A pool of exactly ``workers`` threads, so no more chunks than budgeted run at once."""
+    if workers not in _POOLS:
+        _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfusion")
+    return _POOLS[workers]
 
 
 def chunk_voxels(backend: Backend, n_times: int, length: int, itemsize: int) -> int:
@@ -54,11 +76,21 @@ def slabs(series: VolumeSeries, voxels_per_chunk: int) -> Iterator[tuple[int, in
 
 
 def load_slab(series: VolumeSeries, z0: int, z1: int, backend: Backend, dtype: Any, sigma_mm: float) -> Any:
-    """Upload slices ``z0:z1`` of every frame as ``(time, voxel)`` in ``dtype``."""
-    host = np.stack([v.array[z0:z1] for v in series.volumes])
-    block = backend.asarray(host).astype(dtype, copy=False)
-    dy, dx = series.reference.spacing[1:]
-    block = smooth_frames(block, sigma_mm, (dy, dx), backend.ndimage)
+    """Upload slices ``z0:z1`` of every frame as ``(time, voxel)`` in ``dtype``.
+
+    Memory: the block itself plus one frame of smoothing scratch (a GPU also holds the
+    stored-dtype copy it was uploaded from, briefly).
+    """
+    if backend.is_gpu:  # upload in the stored dtype (int16: a quarter of float64), convert there
+        block = backend.asarray(np.stack([v.array[z0:z1] for v in series.volumes])).astype(dtype, copy=False)
+    else:
+        block = np.empty((len(series.volumes), z1 - z0, *series.reference.shape[1:]), dtype=dtype)
+        for t, v in enumerate(series.volumes):
+            block[t] = v.array[z0:z1]
+    if sigma_mm > 0:
+        spacing_yx = series.reference.spacing[1:]
+        for t in range(block.shape[0]):
+            block[t] = smooth_frames(block[t][None], sigma_mm, spacing_yx, backend.ndimage)[0]
     return block.reshape(block.shape[0], -1)
 
 
@@ -114,12 +146,13 @@ def scan_candidates(
         head = tissue_range_mask(first, modality, mr_ref)
         sums += backend.asnumpy(enh[:, head].sum(axis=1)) if bool(head.any()) else 0.0
         count += int(head.sum())
-        key = (enh - enhancement(first, modality)[None]).max(axis=0)
+        key = enh.max(axis=0) - enhancement(first, modality)  # = max over time of the rise, no slab copy
         top = top_candidates(key, pool_size, xp)
         flat = backend.asnumpy(top)
         z, rem = np.divmod(flat, ny * nx)
         voxels = np.stack([z + z0, rem // nx, rem % nx], axis=1)
         pool.offer(backend.asnumpy(key[top]), voxels, backend.asnumpy(sig[:, top]).T)
+        del sig, enh, key  # free this slab before the next one is loaded
         report(progress, (k + 1) / len(plan), "finding the arterial input")
     head_curve = sums / max(count, 1)
     return ScanResult(pool, head_curve)
@@ -150,10 +183,13 @@ def compute_maps(
     n_vox = int(np.prod(shape))
     out = {k: np.empty(n_vox, dtype=np.float32) for k in MapBlocks.__dataclass_fields__}
     n_t = len(series.times)
-    per_chunk = chunk_voxels(backend, n_t, deconvolver.length, np.dtype(dtype).itemsize)
+    budget_voxels = chunk_voxels(backend, n_t, deconvolver.length, np.dtype(dtype).itemsize)
+    workers = max(1, min(cpu_workers(backend), budget_voxels // 1024))  # chunks of at least 1024 voxels
+    per_chunk = budget_voxels // workers
     w_trap = xp.asarray(trapezoid, dtype=dtype)
     w_grid = xp.asarray(resample, dtype=dtype)
-    plan = list(slabs(series, per_chunk))
+    plan = list(slabs(series, per_chunk * workers))
+
     def chunk(sig: Any, base: int, c0: int, c1: int) -> None:
         conc, s0 = to_concentration(sig[:, c0:c1], n_baseline, modality, te_s, xp)
         stats = deconvolver.apply(conc, xp)
@@ -170,7 +206,12 @@ def compute_maps(
     for k, (z0, z1) in enumerate(plan):
         sig = load_slab(series, z0, z1, backend, dtype, sigma_mm)
         base = z0 * shape[1] * shape[2]
-        for c0 in range(0, sig.shape[1], per_chunk):
-            chunk(sig, base, c0, min(sig.shape[1], c0 + per_chunk))
+        ranges = [(c0, min(sig.shape[1], c0 + per_chunk)) for c0 in range(0, sig.shape[1], per_chunk)]
+        if workers > 1 and len(ranges) > 1:
+            list(_pool(workers).map(lambda r: chunk(sig, base, *r), ranges))
+        else:
+            for c0, c1 in ranges:
+                chunk(sig, base, c0, c1)
+        del sig  # free this slab before the next one is loaded
         report(progress, (k + 1) / len(plan), "deconvolving")
     return MapBlocks(**{k: v.reshape(shape) for k, v in out.items()})
