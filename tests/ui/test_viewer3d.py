@@ -1,4 +1,4 @@
-"""The 3D view renders the synthetic CT: MIP brightness, iso threshold, label overlay."""
+"""The 3D view renders the synthetic CT: MIP brightness, iso threshold, label surfaces."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from ui_phantom import CUBE, SHAPE, needs_gl
+from ui_phantom import CUBE, SHAPE, SPACING, SPHERE_CENTER, needs_gl
 from workstation.analyses.panel_api import LabelOverlay, ViewerContext
 from workstation.core.volume import Volume
 from workstation.ui.transfer_functions import PRESETS
@@ -74,14 +74,88 @@ def test_translucent_preset_renders(viewer) -> None:  # type: ignore[no-untyped-
     assert viewer.volume_visual.method == "translucent" and _lit(viewer.render_image()) > 500
 
 
-def test_label_overlay_shown_in_3d(viewer) -> None:  # type: ignore[no-untyped-def]
+def _dominant(img: np.ndarray, channel: int) -> int:
+    """Pixels where one colour channel exceeds both others by a margin (shading keeps the hue)."""
+    rgb = img[..., :3].astype(int)
+    others = np.delete(rgb, channel, axis=-1).max(axis=-1)
+    return int(((rgb[..., channel] - others) > 60).sum())
+
+
+def _wait_surfaces(qtbot: QtBot, viewer, n: int) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: not viewer.surfaces.busy and len(viewer.surfaces.shown()) == n, timeout=5000)
+
+
+def _two_labels() -> np.ndarray:
+    labels = np.zeros(SHAPE, dtype=np.uint8)
+    z, y, x = np.indices(SHAPE)
+    r2 = sum(((i - c) * s) ** 2 for i, c, s in zip((z, y, x), SPHERE_CENTER, SPACING))
+    labels[r2 <= 10.0**2] = 1  # a ball of 10 mm radius around the CT's sphere
+    labels[4:14, 40:56, 50:70] = 2  # a box away from it
+    return labels
+
+
+def test_label_overlay_shown_in_3d(viewer, qtbot: QtBot) -> None:  # type: ignore[no-untyped-def]
     viewer.set_preset(PRESETS[0])
     labels = np.zeros(SHAPE, dtype=np.uint8)
     labels[15:25, 24:40, 32:48] = 1
     viewer.context.set_overlay("seg", LabelOverlay(labels, {1: (0, 255, 0)}, opacity=1.0))
-    img = viewer.render_image().astype(int)
-    greenish = (img[..., 1] - np.maximum(img[..., 0], img[..., 2])) > 60
-    assert greenish.sum() > 50
+    _wait_surfaces(qtbot, viewer, 1)
+    assert _dominant(viewer.render_image(), 1) > 50
     viewer.context.set_overlay("seg", None)
-    img = viewer.render_image().astype(int)
-    assert ((img[..., 1] - np.maximum(img[..., 0], img[..., 2])) > 60).sum() == 0
+    assert not viewer.surfaces.visuals and _dominant(viewer.render_image(), 1) == 0
+
+
+def test_label_surfaces_colours_hiding_and_cache(viewer, qtbot: QtBot) -> None:  # type: ignore[no-untyped-def]
+    viewer.set_preset(PRESETS[0])
+    labels = _two_labels()
+    colors = {1: (255, 40, 40), 2: (40, 60, 255)}
+    context = viewer.context
+    context.set_overlay("seg", LabelOverlay(labels, colors, opacity=1.0))
+    assert viewer.surfaces.busy and not viewer.surfaces.visuals  # meshed in the background
+    _wait_surfaces(qtbot, viewer, 2)
+    img = viewer.render_image()
+    assert _dominant(img, 0) > 50 and _dominant(img, 2) > 50
+    # the box's surface is in scene mm (x, y, z), half a voxel outside its voxel centres
+    verts = viewer.surfaces.visuals[("seg", 2)].mesh_data.get_vertices()
+    box_lo = (np.array([4, 40, 50]) - 0.5) * SPACING
+    box_hi = (np.array([13, 55, 69]) + 0.5) * SPACING
+    np.testing.assert_allclose(verts.min(axis=0), box_lo[::-1], atol=0.6 * max(SPACING))
+    np.testing.assert_allclose(verts.max(axis=0), box_hi[::-1], atol=0.6 * max(SPACING))
+    meshes = dict(viewer.surfaces.visuals)
+    viewer.set_preset(PRESETS[2])  # iso: surfaces drawn first, the bone surface hides them by depth
+    assert all(v.order < 0 for v in meshes.values())
+    viewer.set_preset(PRESETS[0])  # MIP: surfaces drawn over the projection
+    assert all(v.order > 0 for v in meshes.values())
+    # hiding a label and changing the opacity reuse the meshes: nothing is rebuilt
+    context.set_overlay("seg", LabelOverlay(labels, colors, opacity=0.9, visible=frozenset({1})))
+    assert not viewer.surfaces.busy and list(viewer.surfaces.shown()) == [("seg", 1)]
+    img = viewer.render_image()
+    assert _dominant(img, 0) > 50 and _dominant(img, 2) == 0
+    context.set_overlay("seg", LabelOverlay(labels.copy(), colors, opacity=1.0))  # same content, new array
+    assert not viewer.surfaces.busy and len(viewer.surfaces.shown()) == 2
+    assert all(viewer.surfaces.visuals[k] is v for k, v in meshes.items())
+
+
+def test_several_label_overlays_at_once(viewer, qtbot: QtBot) -> None:  # type: ignore[no-untyped-def]
+    viewer.set_preset(PRESETS[1])  # translucent: soft tissue is orange-red, so blue and green surfaces
+    labels = _two_labels()
+    organs = np.where(labels == 1, 1, 0).astype(np.uint8)
+    lesions = np.where(labels == 2, 3, 0).astype(np.int32)
+    viewer.context.set_overlay("organs", LabelOverlay(organs, {1: (40, 60, 255)}, opacity=1.0))
+    viewer.context.set_overlay("lesions", LabelOverlay(lesions, {3: (40, 230, 40)}, opacity=1.0))
+    _wait_surfaces(qtbot, viewer, 2)
+    assert set(viewer.surfaces.shown()) == {("organs", 1), ("lesions", 3)}
+    img = viewer.render_image()
+    assert _dominant(img, 2) > 50 and _dominant(img, 1) > 50
+    viewer.context.set_overlay("organs", None)
+    assert list(viewer.surfaces.shown()) == [("lesions", 3)]
+    img = viewer.render_image()
+    assert _dominant(img, 2) == 0 and _dominant(img, 1) > 50
+
+
+def test_new_volume_drops_surfaces_being_built(viewer, qtbot: QtBot, ct: Volume) -> None:  # type: ignore[no-untyped-def]
+    viewer.context.set_overlay("seg", LabelOverlay(_two_labels(), {1: (255, 0, 0), 2: (0, 0, 255)}))
+    viewer.context.set_loaded(None, None, ct)
+    assert viewer.surfaces.wait(5000)
+    qtbot.wait(50)  # late results arrive and are dropped
+    assert not viewer.surfaces.visuals and not viewer.surfaces.busy

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 _LETTERS = {0: ("L", "R"), 1: ("P", "A"), 2: ("S", "I")}  # +x, +y, +z of LPS and their opposites
+_REFINE_FLOATS = 1 << 21  # border-voxel scores interpolated at once (8 MiB; 32 MiB with their indices)
 
 
 def orientation_code(direction: ArrayLike) -> str:
@@ -174,9 +175,6 @@ def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Se
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
             list(pool.map(fill, starts))
     return labels
-
-
-_REFINE_FLOATS = 1 << 21  # border-voxel scores interpolated at once (8 MiB; 32 MiB with their indices)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ The volume is uploaded once per load as a 16-bit texture (downsampled to at most
 :attr:`Viewer3D.max_dim` voxels per axis and never beyond ``GL_MAX_3D_TEXTURE_SIZE``);
 changing the render preset or the iso threshold only changes shader uniforms.  Voxel
 spacing becomes an ``STTransform`` scale, so the scene is in mm.  Label overlays marked
-``show_in_3d`` are drawn as a second, translucent label volume.
+``show_in_3d`` are drawn as shaded surfaces, one per label and overlay, meshed in the
+background (:mod:`workstation.ui.surface_layer`).  With the iso preset the bone
+surface and the label surfaces hide each other by depth; MIP and the translucent
+preset have no surface depth, so the label surfaces are drawn over the rendering.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QV
 from vispy import scene
 from vispy.visuals.transforms import STTransform
 
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
 from workstation.core.volume import Volume
+from workstation.ui.surface_layer import SurfaceLayer
 from workstation.ui.transfer_functions import (
     PRESETS,
     RenderPreset,
     ct_translucent_colormap,
     iso_colormap,
-    label_colormap,
     mip_colormap,
 )
 from workstation.ui.volume_texture import VolumeTexture, prepare_texture
@@ -51,7 +54,9 @@ class Viewer3D(QWidget):
         self.view = self.canvas.central_widget.add_view()
         self.view.camera = scene.TurntableCamera(fov=30.0, elevation=15.0, azimuth=-30.0)
         self.volume_visual: Optional[scene.visuals.Volume] = None
-        self.label_visual: Optional[scene.visuals.Volume] = None
+        self.surfaces = SurfaceLayer(self.view.scene, max_dim=max_dim, parent=self)
+        self.surfaces.meshes_changed.connect(self.canvas.update)
+        self.view.scene.transform.changed.connect(self._follow_camera)
         self._build_controls()
         context.volume_changed.connect(self._on_volume)
         context.overlays_changed.connect(self._on_overlays)
@@ -99,11 +104,11 @@ class Viewer3D(QWidget):
 
     # -- model -> view --------------------------------------------------------------
     def _on_volume(self, volume: Optional[Volume]) -> None:
-        for visual in (self.volume_visual, self.label_visual):
-            if visual is not None:
-                visual.parent = None
-        self.volume_visual = self.label_visual = None
+        if self.volume_visual is not None:
+            self.volume_visual.parent = None
+        self.volume_visual = None
         self.texture = None
+        self.surfaces.clear(volume.spacing if volume is not None else None)
         if volume is None:
             self.canvas.update()
             return
@@ -124,32 +129,30 @@ class Viewer3D(QWidget):
         self.canvas.update()
 
     def _on_overlays(self) -> None:
-        if self.label_visual is not None:
-            self.label_visual.parent = None
-            self.label_visual = None
-        if self.texture is None:
-            return
-        overlays = [o for o in self.context.overlays.values() if isinstance(o, LabelOverlay) and o.show_in_3d]
-        if not overlays:
-            self.canvas.update()
-            return
-        overlay = overlays[-1]
-        s = self.texture.step
-        labels = np.asarray(overlay.labels)[:: s[0], :: s[1], :: s[2]]
-        if overlay.visible is not None:
-            labels = np.where(np.isin(labels, list(overlay.visible)), labels, 0)
-        data = np.ascontiguousarray(np.clip(labels, 0, 255).astype(np.uint8))
-        self.label_visual = scene.visuals.Volume(
-            data,
-            parent=self.view.scene,
-            texture_format=np.uint8,
-            method="translucent",
-            clim=(0.0, 255.0),
-            interpolation="nearest",
-            cmap=label_colormap(overlay.colors, min(1.0, overlay.opacity)),
-        )
-        self.label_visual.transform = STTransform(scale=self.texture.spacing[::-1])
+        self.surfaces.update(self.context.overlays)
         self.canvas.update()
+
+    def _follow_camera(self, _event: Any = None) -> None:
+        """Keep the surfaces' light at the camera (slightly from above) and their draw order far to near."""
+        transform = self.view.scene.transform
+        w, h = self.canvas.size
+
+        def scene_point(x: float, y: float, depth: float) -> NDArray[np.float64]:
+            p = np.asarray(transform.imap([x, y, depth, 1.0]), dtype=np.float64)
+            return p[:3] / p[3]
+
+        with np.errstate(all="ignore"):  # a canvas not laid out yet gives no direction
+            centre = scene_point(w / 2.0, h / 2.0, 0.0)
+            ray = scene_point(w / 2.0, h / 2.0, 0.5) - centre
+            up = scene_point(w / 2.0, 0.0, 0.0) - centre
+        if not (np.all(np.isfinite(ray)) and np.linalg.norm(ray) > 0):
+            return
+        ray = ray / np.linalg.norm(ray)
+        light = ray
+        if np.all(np.isfinite(up)) and np.linalg.norm(up) > 0:
+            light = ray - 0.3 * up / np.linalg.norm(up)
+        self.surfaces.set_light_dir(light)
+        self.surfaces.set_view_dir(ray)
 
     # -- commands -------------------------------------------------------------------
     def set_preset(self, preset: RenderPreset) -> None:
@@ -159,10 +162,13 @@ class Viewer3D(QWidget):
         if index >= 0 and self.mode_combo.currentIndex() != index:
             self.mode_combo.setCurrentIndex(index)
         self.threshold_spin.setEnabled(preset.method == "iso")
+        depth = preset.method == "iso"
+        self.surfaces.set_order(-1 if depth else 1)
         visual, tex = self.volume_visual, self.texture
         if visual is None or tex is None:
             return
         visual.method = preset.method
+        visual.set_gl_state("translucent", cull_face=False, depth_test=depth)
         visual.clim = (tex.to_texture(preset.clim[0]), tex.to_texture(preset.clim[1]))
         if preset.method == "translucent":
             visual.cmap = ct_translucent_colormap(preset.clim)
@@ -185,6 +191,7 @@ class Viewer3D(QWidget):
         return np.asarray(img)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt naming
+        self.surfaces.shutdown()
         self.canvas.close()
         super().closeEvent(event)
 

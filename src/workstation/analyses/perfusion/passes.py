@@ -5,7 +5,7 @@ uploaded, optionally smoothed in-plane, flattened to ``(time, voxel)`` and proce
 in column chunks sized to the memory budget (the free device memory on a GPU; at most
 :data:`CPU_BUDGET_BYTES` of working arrays on the CPU, shared by up to
 :data:`CPU_WORKERS` threads that deconvolve chunks side by side: NumPy releases the
-GIL in its loops and BLAS calls).
+GIL in its loops and BLAS calls, and BLAS itself is held to one thread meanwhile).
 
 Pass 1 (:func:`scan_candidates`) keeps the strongest-enhancing voxels (AIF/VOF
 candidates) and the mean curve of the head for bolus-arrival detection.  Pass 2
@@ -50,6 +50,13 @@ def cpu_workers(backend: Backend) -> int:
         return 1
     return max(1, min(CPU_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count() or 1))
+
+
+def single_threaded_blas() -> Any:
+    """Context in which BLAS runs on the calling thread only (threadpoolctl)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -208,7 +215,8 @@ def compute_maps(
         base = z0 * shape[1] * shape[2]
         ranges = [(c0, min(sig.shape[1], c0 + per_chunk)) for c0 in range(0, sig.shape[1], per_chunk)]
         if workers > 1 and len(ranges) > 1:
-            list(_pool(workers).map(lambda r: chunk(sig, base, *r), ranges))
+            with single_threaded_blas():  # BLAS's own threads would fight the workers (5x slower)
+                list(_pool(workers).map(lambda r: chunk(sig, base, *r), ranges))
         else:
             for c0, c1 in ranges:
                 chunk(sig, base, c0, c1)

@@ -1,4 +1,9 @@
-"""The organ segmentation dock: model choice, run/cancel, label overlay, structures, export."""
+"""The organ segmentation dock: model choice, run/cancel, label overlay, structures, export.
+
+The user's models folder is kept in ``QSettings("Workstation", "Workstation")`` under
+``models/folder`` (the key the main window's File menu writes too); the panel reads it
+when built and when shown, and its "Models folder..." button sets it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
     QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -15,12 +20,40 @@ from PySide6.QtWidgets import (
 
 from workstation.analyses.panel_api import LabelOverlay, ViewerContext
 from workstation.analyses.segmentation.logic import SegmentationInput, SegmentationParams, SegmentationResult, run
+from workstation.analyses.segmentation.models import ModelChoice, ModelListing, available_models
+from workstation.ml.registry import ENV_VAR
 
 log = logging.getLogger(__name__)
 OVERLAY_KEY = "segmentation"
 _FALLBACK_COLORS = [(230, 200, 160), (80, 160, 255), (220, 40, 60), (255, 120, 0), (245, 245, 220),
                     (120, 220, 120), (200, 120, 255), (255, 230, 80)]
 COLUMNS = ("Structure", "Volume (ml)", "Mean HU", "Voxels")
+SETTINGS_SCOPE = ("Workstation", "Workstation")  # QSettings organisation and application of the workstation
+MODELS_FOLDER_KEY = "models/folder"
+TASK = "segmentation-3d"
+
+
+def stored_models_folder() -> Optional[str]:
+    """The models folder saved in the workstation's settings, if any."""
+    value = QSettings(*SETTINGS_SCOPE).value(MODELS_FOLDER_KEY, "")
+    return str(value) if value else None
+
+
+def store_models_folder(folder: str) -> None:
+    """Save ``folder`` as the workstation's models folder."""
+    settings = QSettings(*SETTINGS_SCOPE)
+    settings.setValue(MODELS_FOLDER_KEY, folder)
+    settings.sync()
+
+
+def describe_problems(listing: ModelListing) -> str:
+    """The user folder's faults as lines for the panel (empty when there are none)."""
+    if not listing.problems:
+        return ""
+    lines = [f"Models folder {listing.user_dir}:" if listing.user_dir else "Models:"]
+    lines += [f"- {p}" for p in listing.problems]
+    lines.append("The other models are available.")
+    return "\n".join(lines)
 
 
 def label_colors(labels: Mapping[int, str], extra: Mapping[str, Any]) -> dict[int, tuple[int, int, int]]:
@@ -43,7 +76,10 @@ class SegmentationPanel(QWidget):
                  models_dir: Optional[str] = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.models_dir = models_dir
+        self._follow_settings = models_dir is None  # an explicit folder is kept as given
+        self.models_dir = stored_models_folder() if models_dir is None else models_dir
+        self._choices: dict[str, ModelChoice] = {}
+        self.listing = ModelListing((), None, ())
         self.result: Optional[SegmentationResult] = None
         self._data: Optional[SegmentationInput] = None
         self._job: Any = None
@@ -58,8 +94,19 @@ class SegmentationPanel(QWidget):
         self.model_combo = QComboBox()
         self.overlap = QDoubleSpinBox(minimum=0.0, maximum=0.9, singleStep=0.05, value=0.25)
         self.batch = QDoubleSpinBox(minimum=1, maximum=64, decimals=0, value=2)
+        self.folder_button = QPushButton("Models folder...")
+        self.folder_button.setAccessibleName("Choose the folder with your own models")
+        self.folder_button.clicked.connect(self.choose_models_folder)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.folder_button)
+        self.models_note = QLabel("")
+        self.models_note.setWordWrap(True)
+        self.models_note.setStyleSheet("color: #c0392b")
+        self.models_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
-        form.addRow("Model", self.model_combo)
+        form.addRow("Model", model_row)
+        form.addRow(self.models_note)
         form.addRow("Tile overlap", self.overlap)
         form.addRow("Batch size", self.batch)
         self.run_button, self.cancel_button = QPushButton("Segment"), QPushButton("Cancel")
@@ -104,19 +151,50 @@ class SegmentationPanel(QWidget):
         self._set_result_controls(False)
 
     def reload_models(self) -> None:
-        """Fill the model list from the registry (built-in and user folder)."""
-        from workstation.ml.registry import list_models
+        """Fill the model list: built-in models and the usable ones of the user's folder.
 
+        Faults of the user's folder (missing file, checksum, tensor shapes, manifest)
+        are shown under the list, naming each model; the other models stay usable.
+        """
+        previous = self.model_combo.currentData()
+        self.listing = available_models(self.models_dir, TASK)
+        self._choices = {c.entry.name: c for c in self.listing.choices}
         self.model_combo.clear()
-        try:
-            entries = list_models(self.models_dir, task="segmentation-3d")
-        except Exception as exc:  # a broken user manifest must not break the panel
-            entries = []
-            self.status.setText(f"Models could not be listed: {exc}")
-        for entry in entries:
-            self.model_combo.addItem(entry.describe(), entry.name)
-            self.model_combo.setItemData(self.model_combo.count() - 1, entry.intended_use,
+        for choice in self.listing.choices:
+            self.model_combo.addItem(choice.entry.describe(), choice.entry.name)
+            self.model_combo.setItemData(self.model_combo.count() - 1, choice.entry.intended_use,
                                          Qt.ItemDataRole.ToolTipRole)
+        if previous is not None and self.model_combo.findData(previous) >= 0:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(previous))
+        note = describe_problems(self.listing)
+        if self.models_dir and self.listing.user_dir != Path(self.models_dir).expanduser():
+            note = f"{ENV_VAR} is set: {self.listing.user_dir} is used instead of {self.models_dir}.\n{note}".strip()
+        self.models_note.setText(note)
+        self.models_note.setVisible(bool(note))
+        self.folder_button.setToolTip(f"Your models: {self.listing.user_dir}" if self.listing.user_dir
+                                      else "No models folder chosen")
+        self.run_button.setEnabled(self.context.volume is not None and self.model_combo.count() > 0
+                                   and self._job is None)
+
+    def choose_models_folder(self) -> None:
+        """Ask for the folder with the user's ``manifest.json`` and models, then use it."""
+        folder = QFileDialog.getExistingDirectory(self, "Folder with your ONNX models", self.models_dir or "")
+        if folder:
+            self.set_models_folder(folder)
+
+    def set_models_folder(self, folder: str) -> None:
+        """Use ``folder`` as the user's models folder from now on (saved in the settings)."""
+        store_models_folder(folder)
+        self.models_dir = folder
+        self._follow_settings = True
+        self.reload_models()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """Pick up a models folder chosen elsewhere (the File menu) since the last showing."""
+        if self._follow_settings and stored_models_folder() != self.models_dir:
+            self.models_dir = stored_models_folder()
+            self.reload_models()
+        super().showEvent(event)
 
     def _set_result_controls(self, on: bool) -> None:
         for w in (self.export_seg_button, self.export_nifti_button, self.opacity):
@@ -130,8 +208,10 @@ class SegmentationPanel(QWidget):
 
     # -- running ------------------------------------------------------------------------
     def params(self) -> SegmentationParams:
-        return SegmentationParams(model=str(self.model_combo.currentData()), overlap=float(self.overlap.value()),
-                                  batch_size=int(self.batch.value()), models_dir=self.models_dir)
+        name = str(self.model_combo.currentData())
+        choice = self._choices.get(name)
+        return SegmentationParams(model=name, overlap=float(self.overlap.value()), batch_size=int(self.batch.value()),
+                                  models_dir=choice.models_dir if choice is not None else self.models_dir)
 
     def start(self) -> None:
         """Segment the loaded volume in a background job."""
@@ -177,14 +257,9 @@ class SegmentationPanel(QWidget):
         self._finish_job()
         if self.context.volume is not data.volume:
             return  # the user loaded something else meanwhile
-        from workstation.ml.registry import get_model
-
         self.result, self._data = result, data
-        try:
-            extra = get_model(result.model, self.models_dir).extra
-        except KeyError:
-            extra = {}
-        self._colors = label_colors(result.names, extra)
+        choice = self._choices.get(result.model)
+        self._colors = label_colors(result.names, choice.entry.extra if choice is not None else {})
         self._fill_table(result)
         self.publish_overlay()
         self._set_result_controls(True)
