@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Optional
 
 import numpy as np
 from vispy.color import Colormap
 
-RGB = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -58,13 +57,3 @@ def iso_colormap() -> Colormap:
 def mip_colormap() -> Colormap:
     return Colormap([(0.0, 0.0, 0.0, 1.0), (1.0, 1.0, 1.0, 1.0)])
 
-
-def label_colormap(colors: Mapping[int, RGB], opacity: float, n: int = 256) -> Colormap:
-    """A stepwise colour map over label values 0..n-1 (value 0 transparent)."""
-    table = np.zeros((n, 4), dtype=np.float32)
-    for value, rgb in colors.items():
-        if 0 < value < n:
-            table[value, :3] = np.asarray(rgb, dtype=np.float32) / 255.0
-            table[value, 3] = opacity
-    controls = np.linspace(0.0, 1.0, n + 1)
-    return Colormap(table, controls=controls, interpolation="zero")
