@@ -9,7 +9,6 @@ import numpy as np
 from vispy.color import Colormap
 
 
-
 @dataclass(frozen=True)
 class RenderPreset:
     """How the 3D view draws a volume.
