@@ -37,6 +37,7 @@ from workstation.analyses.perfusion.resident import maps_resident, scan_resident
 from workstation.analyses.perfusion.result import MAP_NAMES, PerfusionResult
 from workstation.analyses.perfusion.summary import stroke_summary
 from workstation.compute.backend import Backend
+from workstation.compute.threads import single_threaded_blas
 from workstation.compute.transfer import download, upload_frames
 from workstation.core.progress import ProgressFn, report, scaled
 from workstation.core.volume import VolumeSeries
@@ -147,8 +148,15 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
 
     ``timings``: when given, filled with seconds per stage (``upload``, ``scan``,
     ``aif``, ``maps``, ``finish``, ``download``); the device is synchronised at each
-    stage boundary (for benchmarks).
+    stage boundary (for benchmarks).  Host linear algebra here is small (one SVD of the
+    AIF matrix), so BLAS stays on one thread (:mod:`workstation.compute.threads`).
     """
+    with single_threaded_blas():
+        return _run(series, params, backend, progress, timings)
+
+
+def _run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progress: Optional[ProgressFn],
+         timings: Optional[dict[str, float]]) -> PerfusionResult:
     clock = _StageClock(backend, timings)
     if not isinstance(series, VolumeSeries):
         raise TypeError(f"perfusion needs a VolumeSeries, got {type(series).__name__}")

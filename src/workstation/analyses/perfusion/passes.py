@@ -32,6 +32,7 @@ from workstation.analyses.perfusion.concentration import (
 from workstation.analyses.perfusion.deconvolution import Deconvolver
 from workstation.analyses.perfusion.maps import cbf_from_kmax, cbv_from_areas, mtt_from, peak_time
 from workstation.compute.backend import Backend
+from workstation.compute.threads import single_threaded_blas
 from workstation.core.progress import ProgressFn, report
 from workstation.core.volume import VolumeSeries
 
@@ -50,13 +51,6 @@ def cpu_workers(backend: Backend) -> int:
         return 1
     return max(1, min(CPU_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count() or 1))
-
-
-def single_threaded_blas() -> Any:
-    """Context in which BLAS runs on the calling thread only (threadpoolctl)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
