@@ -98,7 +98,9 @@ class Job(QObject):
             return
         except Exception as exc:  # shown to the user; the application keeps running
             self.error = f"{type(exc).__name__}: {exc}"
-            log.error("job %r failed: %s\n%s", self.title, self.error, traceback.format_exc())
+            # the title may name a folder (and so a patient): log where the job's code is instead
+            where = getattr(self.fn, "__qualname__", type(self.fn).__name__)
+            log.error("job %s failed: %s\n%s", where, self.error, traceback.format_exc())
             self._set_state(JobState.FAILED)
             self.failed.emit(self.error)
             return
