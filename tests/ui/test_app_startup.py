@@ -40,6 +40,7 @@ def test_quit_after_reports_start_up_and_exits_zero(
     from workstation.io.dicom_write import write_series
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("WORKSTATION_LOG_DIR", raising=False)
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
     folder = tmp_path / "cli"
     write_series(Volume(ct.array[::8], spacing=(20.0, 0.8, 0.6), modality="CT"), folder, modality="CT")
@@ -64,6 +65,7 @@ def test_batch_is_dispatched_from_the_one_command_line(
     from workstation.app import main
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("WORKSTATION_LOG_DIR", raising=False)
     assert main(["batch", "list"]) == 0
     assert "calcium" in capsys.readouterr().out
     assert (tmp_path / "state" / "workstation" / "logs" / "batch.log").is_file()
