@@ -6,8 +6,8 @@ same voxels and the totals are checked to agree.  Times (best of ``--repeat``):
 
 * ``numpy``: ``calcium.logic.run`` on the CPU backend (aortic root given, so only
   labelling and scoring are timed);
-* ``cupy pageable``: the same on the GPU from a NumPy volume (includes the host to
-  device copy from pageable memory);
+* ``cupy from NumPy``: the same on the GPU from a NumPy volume (includes the host to
+  device copy, staged through pinned buffers by :mod:`workstation.compute.transfer`);
 * ``cupy pinned``: the volume staged in pinned host memory (as a loader would fill it),
   copy included;
 * ``cupy resident``: the volume already on the device (an analysis run after loading);
@@ -88,8 +88,8 @@ def main() -> None:
     gpu = gpu_or_none()
     cpu = cpu_backend()
     print(f"GPU: {gpu.device_name if gpu else 'none (CuPy columns skipped)'}\n")
-    print("| size (z,y,x) | MB | lesions | numpy s | cupy pageable ms | cupy pinned ms | cupy resident ms "
-          "| scipy loops s | numpy/cupy pageable | loops/numpy | totals agree |")
+    print("| size (z,y,x) | MB | lesions | numpy s | cupy from NumPy ms | cupy pinned ms | cupy resident ms "
+          "| scipy loops s | numpy/cupy from NumPy | loops/numpy | totals agree |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in [int(s) for s in args.sizes.split(",")]:
         vol = make_volume(n)

@@ -102,15 +102,19 @@ def resample(array: Any, spacing: Sequence[float], new_spacing: Sequence[float],
     """Resample a 3D array from ``spacing`` to ``new_spacing`` (mm, z-y-x).
 
     ``shape`` fixes the output shape (default: :func:`resampled_shape`); ``order`` is
-    the spline order (1 for images, 0 for labels).  Edges repeat the border value.
+    the spline order (1 for images, 0 for labels; images come out as float32).  Edges
+    repeat the border value.
     """
     xp = _xp_of(array)
     out_shape = tuple(shape) if shape is not None else resampled_shape(array.shape, spacing, new_spacing)
     scale = np.asarray(new_spacing, dtype=float) / np.asarray(spacing, dtype=float)
     if out_shape == tuple(array.shape) and np.allclose(scale, 1.0):
         return array
-    src = array if order == 0 else array.astype(xp.float32, copy=False)
-    return ndimage.affine_transform(src, xp.asarray(scale), output_shape=out_shape, order=order, mode="nearest")
+    if order == 0:
+        return ndimage.affine_transform(array, xp.asarray(scale), output_shape=out_shape, order=0, mode="nearest")
+    # float32 output straight from the stored dtype: no float copy of the whole input
+    return ndimage.affine_transform(array, xp.asarray(scale), output_shape=out_shape, order=order, mode="nearest",
+                                    output=xp.float32)
 
 
 def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Sequence[float],
