@@ -51,6 +51,11 @@ def test_resampling_cupy_matches_scipy() -> None:
     ref = resample(x, (1.0, 0.8, 0.8), (3.0, 3.0, 3.0), ndi, order=1)
     got = resample(cp.asarray(x), (1.0, 0.8, 0.8), (3.0, 3.0, 3.0), cndi, order=1)
     np.testing.assert_allclose(cp.asnumpy(got), ref, rtol=1e-4, atol=1e-4)
+    hu = np.random.default_rng(3).integers(-1024, 3000, (30, 40, 50)).astype(np.int16)
+    ref_hu = resample(hu, (1.0, 0.8, 0.8), (3.0, 3.0, 3.0), ndi, order=1)
+    got_hu = resample(cp.asarray(hu), (1.0, 0.8, 0.8), (3.0, 3.0, 3.0), cndi, order=1)
+    assert got_hu.dtype == cp.float32
+    np.testing.assert_allclose(cp.asnumpy(got_hu), ref_hu, rtol=1e-5, atol=1e-2)
     prob = ndi.gaussian_filter(np.random.default_rng(2).random((4, 10, 14, 16)), (0, 1, 1, 1)).astype(np.float32)
     ref_l = probabilities_to_labels(prob, (3.0, 3.0, 3.0), (1.0, 1.5, 1.5), (28, 27, 31), ndi, slab=8)
     got_l = probabilities_to_labels(cp.asarray(prob), (3.0, 3.0, 3.0), (1.0, 1.5, 1.5), (28, 27, 31), cndi, slab=8)

@@ -7,7 +7,7 @@ import pytest
 import scipy.ndimage as ndi
 
 from workstation.ml.preprocess import ModelGrid, labels_to_study, study_shape
-from workstation.ml.resample import probabilities_to_labels, reorientation
+from workstation.ml.resample import probabilities_to_labels, reorientation, resample
 
 TIE = 1e-5  # two classes closer than this may come out either way
 
@@ -85,3 +85,12 @@ def test_labels_to_study_equals_reorienting_the_labels(code) -> None:
     assert labels.shape == study_shape(grid) == (14, 16, 18) and labels.flags.c_contiguous
     oriented = probabilities_to_labels(prob, grid.model_spacing, grid.oriented_spacing, oriented_shape)
     np.testing.assert_array_equal(labels, r.invert(oriented))
+
+
+def test_int16_images_resample_like_their_float32_copy() -> None:
+    """Images are interpolated straight from the stored dtype into float32."""
+    x = np.random.default_rng(5).integers(-1024, 3000, (23, 31, 29)).astype(np.int16)
+    got = resample(x, (1.0, 0.7, 0.9), (3.0, 2.0, 2.5), ndi, order=1)
+    ref = resample(x.astype(np.float32), (1.0, 0.7, 0.9), (3.0, 2.0, 2.5), ndi, order=1)
+    assert got.dtype == np.float32 and got.shape == (8, 11, 11)
+    np.testing.assert_array_equal(got, ref)
