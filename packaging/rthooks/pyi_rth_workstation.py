@@ -4,7 +4,8 @@
 * CuPy (cuda flavor): the CUDA libraries and headers of the NVIDIA wheels live in
   ``_internal/nvidia``.  ``CUDA_PATH`` points CuPy (through cuda-pathfinder) at
   ``nvidia/cu13`` for libraries and kernel headers, and compiled kernels are cached in
-  the user's cache folder instead of ``~/.cupy``.
+  the user's cache folder: CuPy's instead of ``~/.cupy``, the driver's PTX JIT cache
+  (``CUDA_CACHE_PATH``) instead of ``~/.nv/ComputeCache``.
 * ONNX Runtime (cuda flavor): its CUDA provider library has no run-time search path,
   so when an NVIDIA driver is present the CUDA and cuDNN libraries are loaded here,
   globally, before ONNX Runtime needs them.  Without a driver nothing is loaded and the
@@ -31,6 +32,7 @@ def _setup_cuda(nvidia: Path) -> None:
     os.environ["CUDA_PATH"] = str(cu13)
     os.environ.pop("CUDA_HOME", None)
     os.environ.setdefault("CUPY_CACHE_DIR", str(_cache_home() / "workstation" / "cupy"))
+    os.environ.setdefault("CUDA_CACHE_PATH", str(_cache_home() / "workstation" / "nv-compute"))
     try:
         ctypes.CDLL("libcuda.so.1")
     except OSError:
