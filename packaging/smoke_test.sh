@@ -9,6 +9,7 @@
 #   2. workstation --self-check;
 #   3. calcium through the batch entry point of the same binary on the demo chest CT the
 #      GUI wrote into the cache folder: exit 0, calcium.json with agatston_total 226.38;
+#      then organ segmentation (bundled ONNX model): five structures and labels.nii.gz;
 #   4. workstation-batch list (the symlinked name);
 #   5. batch on a folder of non-DICOM files: must fail with a clear message;
 #   6. nothing written outside the user's config, data, cache and state folders and the
@@ -134,6 +135,20 @@ elif run batch "$APP/workstation" batch run calcium "$DEMO" --out "$BASE/out"; t
   fi
 else
   fail "batch calcium (exit $?): $(tail -5 "$BASE/logs/batch.err")"
+fi
+
+# 3b. organ segmentation (ONNX model from the bundle) on the same study
+if [ -f "$DEMO/.complete" ] && run batchseg "$APP/workstation" batch run segmentation "$DEMO" --out "$BASE/out"; then
+  json="$(find "$BASE/out" -name segmentation.json | head -1)"
+  labels="$(find "$BASE/out" -name labels.nii.gz | head -1)"
+  n="$(grep -c '"volume_ml"' "$json" 2>/dev/null)"
+  if [ "${n:-0}" -ge 5 ] && [ -s "$labels" ]; then
+    pass "batch segmentation: $n structures in segmentation.json, labels.nii.gz $(stat -c %s "$labels") bytes"
+  else
+    fail "batch segmentation: ${n:-0} structures in ${json:-no segmentation.json}, labels '${labels}'"
+  fi
+else
+  fail "batch segmentation (exit $?): $(tail -5 "$BASE/logs/batchseg.err" 2>/dev/null)"
 fi
 
 # 4. the workstation-batch name of the same binary
