@@ -59,35 +59,20 @@ def test_missing_file_message(model_dir: Path) -> None:
         verify(entry)
 
 
-def test_input_shape_mismatch_rejected(tmp_path: Path) -> None:
-    path = conv_model(tmp_path / "m.onnx", (4, 8, 16), classes=3)
-    write_manifest(tmp_path, [entry_dict("wrong-tile", "m.onnx", sha256_file(path), TILE, {1: "a", 2: "b"})])
+@pytest.mark.parametrize("name, model_kwargs, message", [
+    ("wrong-tile", {"tile": (4, 8, 16)}, r"'wrong-tile': input 'image' has shape"),
+    ("u8", {"elem": "UINT8"}, r"'u8': input 'image' has type tensor\(uint8\)"),
+    ("k", {"classes": 2}, r"'k': output 'logits' has shape"),
+    ("n", {"in_name": "x"}, r"no input called 'image'"),
+])
+def test_model_not_matching_its_entry_is_rejected(tmp_path: Path, name: str, model_kwargs: dict,
+                                                  message: str) -> None:
+    """Input shape, input type, output classes and input name are each checked against the entry."""
+    kwargs = {"tile": TILE, "classes": 3, **model_kwargs}
+    path = conv_model(tmp_path / "m.onnx", kwargs.pop("tile"), **kwargs)
+    write_manifest(tmp_path, [entry_dict(name, "m.onnx", sha256_file(path), TILE, {1: "a", 2: "b"})])
     (entry,) = load_manifest(tmp_path)
-    with pytest.raises(ModelError, match=r"'wrong-tile': input 'image' has shape"):
-        verify(entry)
-
-
-def test_input_dtype_mismatch_rejected(tmp_path: Path) -> None:
-    path = conv_model(tmp_path / "m.onnx", TILE, classes=3, elem="UINT8")
-    write_manifest(tmp_path, [entry_dict("u8", "m.onnx", sha256_file(path), TILE, {1: "a", 2: "b"})])
-    (entry,) = load_manifest(tmp_path)
-    with pytest.raises(ModelError, match=r"'u8': input 'image' has type tensor\(uint8\)"):
-        verify(entry)
-
-
-def test_output_classes_mismatch_rejected(tmp_path: Path) -> None:
-    path = conv_model(tmp_path / "m.onnx", TILE, classes=2)
-    write_manifest(tmp_path, [entry_dict("k", "m.onnx", sha256_file(path), TILE, {1: "a", 2: "b"})])
-    (entry,) = load_manifest(tmp_path)
-    with pytest.raises(ModelError, match=r"'k': output 'logits' has shape"):
-        verify(entry)
-
-
-def test_wrong_input_name_rejected(tmp_path: Path) -> None:
-    path = conv_model(tmp_path / "m.onnx", TILE, classes=3, in_name="x")
-    write_manifest(tmp_path, [entry_dict("n", "m.onnx", sha256_file(path), TILE, {1: "a", 2: "b"})])
-    (entry,) = load_manifest(tmp_path)
-    with pytest.raises(ModelError, match=r"no input called 'image'"):
+    with pytest.raises(ModelError, match=message):
         verify(entry)
 
 
