@@ -93,11 +93,12 @@ def test_float32_accuracy_on_gpu(gpu, series) -> None:  # type: ignore[no-untype
         assert _close(f32.maps[name], ref.maps[name], 1e-4) > 0.999, name
 
 
-def _signals(rng: np.random.Generator, modality: str, n_vox: int = 6000):  # type: ignore[no-untyped-def]
-    """Realistic int16 ``(time, voxel)`` signals: baseline plus delayed, scaled AIF-like boluses."""
+def _signals(rng: np.random.Generator, modality: str, even: bool, n_vox: int = 6000):  # type: ignore[no-untyped-def]
+    """Realistic int16 ``(time, voxel)`` signals: baseline plus delayed, scaled AIF-like boluses,
+    sampled evenly (the identity grid) or with jitter (interpolated onto the grid)."""
     from workstation.demo.perfusion import acquisition_times, gamma_variate
 
-    times = acquisition_times(36, 1.5, 0.15, rng)
+    times = np.arange(36) * 1.5 if even else acquisition_times(36, 1.5, 0.15, rng)
     curves = np.stack([tissue_curve(times, f, m, d) for f, m, d in
                        zip(rng.uniform(5, 80, n_vox), rng.uniform(2, 12, n_vox), rng.uniform(0, 6, n_vox))], 1)
     base = rng.uniform(20, 60, n_vox) if modality == "CT" else rng.uniform(300, 900, n_vox)
@@ -109,9 +110,10 @@ def _signals(rng: np.random.Generator, modality: str, n_vox: int = 6000):  # typ
     return np.asarray(times), sig, gamma_variate(np.asarray(times))
 
 
+@pytest.mark.parametrize("sampling", ["jittered", "even"])
 @pytest.mark.parametrize("modality", ["CT", "MR"])
 @pytest.mark.parametrize("method", ["ssvd", "csvd", "osvd"])
-def test_fused_kernel_matches_numpy_twin(gpu, method: str, modality: str) -> None:  # type: ignore[no-untyped-def]
+def test_fused_kernel_matches_numpy_twin(gpu, method: str, modality: str, sampling: str) -> None:  # type: ignore[no-untyped-def]
     """The fused pass-2 kernel against the vectorised NumPy float64 path, fresh inputs."""
     from workstation.analyses.perfusion.concentration import (
         interpolation_matrix, to_concentration, trapezoid_weights, uniform_grid)
@@ -119,7 +121,7 @@ def test_fused_kernel_matches_numpy_twin(gpu, method: str, modality: str) -> Non
     from workstation.analyses.perfusion.maps import cbf_from_kmax, cbv_from_areas, mtt_from, peak_time
 
     rng = np.random.default_rng({"ssvd": 1, "csvd": 2, "osvd": 3}[method] + (10 if modality == "MR" else 0))
-    times, sig, aif = _signals(rng, modality)
+    times, sig, aif = _signals(rng, modality, sampling == "even")
     grid, dt = uniform_grid(times)
     w = interpolation_matrix(times, grid)
     trap = trapezoid_weights(times)
@@ -157,6 +159,55 @@ def test_upload_frames_is_exact(gpu, monkeypatch) -> None:  # type: ignore[no-un
     got = transfer.download([cupy.asarray(host), cupy.arange(5)])
     np.testing.assert_array_equal(got[0], host)
     np.testing.assert_array_equal(got[1], np.arange(5))
+
+
+@pytest.mark.parametrize("source", ["pageable", "pinned"])
+def test_slab_upload_hands_over_each_slab_once_its_data_is_there(gpu, monkeypatch, source: str) -> None:  # type: ignore[no-untyped-def]
+    """Work queued by ``on_slab`` sees that slab's data (a sum per slab checked on the host)."""
+    from workstation.compute import transfer
+
+    rng = np.random.default_rng(7)
+    host = rng.integers(-500, 1500, (9, 7 * 40 * 50), dtype=np.int16)
+    frames = [host[k] for k in range(9)]
+    if source == "pinned":
+        block = gpu.host_empty(host.shape, host.dtype)
+        assert transfer.is_pinned(block)
+        block[...] = host
+        frames = [block[k] for k in range(9)]
+    monkeypatch.setattr(transfer, "STAGE_BYTES", 3000)  # several pieces per slab, the ring reused
+    monkeypatch.setattr(transfer, "DIRECT_BYTES", 0)
+    monkeypatch.setattr(transfer, "MIN_SLAB_BYTES", 1)
+    sums: dict[tuple[int, int], object] = {}
+
+    def on_slab(out, a: int, b: int) -> None:  # type: ignore[no-untyped-def]
+        sums[(a, b)] = out[:, a:b].astype(cupy.int64).sum(axis=1)
+
+    dev = transfer.upload_frames(frames, gpu.device_id, slabs=4, on_slab=on_slab, slab_unit=40 * 50)
+    np.testing.assert_array_equal(cupy.asnumpy(dev), host)
+    assert sorted(sums) == [(0, 4000), (4000, 8000), (8000, 12000), (12000, 14000)]
+    for (a, b), got in sums.items():
+        np.testing.assert_array_equal(cupy.asnumpy(got), host[:, a:b].astype(np.int64).sum(axis=1))
+
+
+def test_series_in_pinned_memory_gives_the_same_maps(gpu, series) -> None:  # type: ignore[no-untyped-def]
+    """Frames in page-locked memory (as the loader gives them on a GPU) go up without
+    staging; the maps are those of ordinary memory."""
+    from dataclasses import replace
+
+    from workstation.compute.transfer import is_pinned
+    from workstation.core.volume import VolumeSeries
+
+    block = gpu.host_empty((len(series.volumes), *series.reference.shape), series.reference.array.dtype)
+    for k, v in enumerate(series.volumes):
+        block[k] = v.array
+    pinned = VolumeSeries(tuple(replace(v, array=block[k]) for k, v in enumerate(series.volumes)), series.times,
+                          meta=series.meta)
+    assert is_pinned(pinned.volumes[3].array) and not is_pinned(series.volumes[3].array)
+    params = PerfusionParams(method="csvd")
+    a, b = run(series, params, gpu), run(pinned, params, gpu)
+    np.testing.assert_array_equal(a.tissue, b.tissue)
+    for name in a.maps:
+        np.testing.assert_array_equal(a.maps[name], b.maps[name])
 
 
 def test_top_candidates_same_on_both_backends(gpu) -> None:  # type: ignore[no-untyped-def]

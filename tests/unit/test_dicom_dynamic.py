@@ -37,6 +37,22 @@ def test_time_series_split_and_times(tmp_path: Path, start: float) -> None:
     np.testing.assert_allclose(loaded.reference.origin, truth.reference.origin)
 
 
+def test_time_series_lands_in_the_callers_block(tmp_path: Path) -> None:
+    """``allocate`` makes the one block all time points share (pinned memory on a GPU)."""
+    truth = _dynamic(tmp_path, 36000.0)
+    (series,) = scan(tmp_path).series
+    blocks: list[np.ndarray] = []
+
+    def allocate(shape: tuple[int, ...], dtype: object) -> np.ndarray:
+        blocks.append(np.full(shape, -7, dtype=dtype))  # not zeros: every value must be written
+        return blocks[-1]
+
+    loaded = load_time_series(series, allocate=allocate)
+    np.testing.assert_array_equal(loaded.as_array(), truth.as_array())
+    assert len(blocks) == 1 and blocks[0].shape == (len(TIMES) * 4, 16, 16)  # (planes, rows, columns)
+    assert all(np.shares_memory(v.array, blocks[0]) for v in loaded.volumes)
+
+
 def test_load_series_on_dynamic_loads_first_time_point(tmp_path: Path) -> None:
     truth = _dynamic(tmp_path, 36000.0)
     (series,) = scan(tmp_path).series

@@ -162,3 +162,33 @@ def test_bad_inputs_are_rejected() -> None:
         Deconvolver.build(gamma(T), 1.0, "csvd", threshold=1.5)
     with pytest.raises(ValueError, match="AIF"):
         Deconvolver.build(np.zeros(10), 1.0, "csvd")
+
+
+def test_circulant_structure_the_gpu_kernel_relies_on() -> None:
+    """cSVD's operator on the grid is circulant (the GPU keeps one column); folding
+    uneven sampling in breaks that, and the interpolation is two samples per point."""
+    from workstation.analyses.perfusion.fused import circulant_column, interpolation_pairs
+
+    rng = np.random.default_rng(4)
+    times = np.cumsum(rng.uniform(0.8, 2.5, 30))
+    grid, dt = uniform_grid(times)
+    w = interpolation_matrix(times, grid)
+    curve = 30.0 * np.exp(-((times - times[8]) ** 2) / 8.0)
+    dec = Deconvolver.build(w @ curve, dt, "csvd", input_matrix=w)
+    q = circulant_column(dec.grid_operators[0])
+    assert q is not None
+    i, u = np.indices(dec.grid_operators[0].shape)
+    np.testing.assert_allclose(q[(i - u) % q.size], dec.grid_operators[0], rtol=0, atol=1e-12 * np.abs(q).max())
+    assert circulant_column(dec.operators[0]) is None
+    assert circulant_column(Deconvolver.build(w @ curve, dt, "ssvd").operators[0]) is None
+    pairs = interpolation_pairs(w)
+    assert pairs is not None
+    j, w0, w1 = pairs
+    rebuilt = np.zeros_like(w)
+    rows = np.arange(len(grid))
+    rebuilt[rows, j] = w0
+    rebuilt[rows, np.asarray(j) + 1] += w1
+    np.testing.assert_array_equal(rebuilt, w)
+    dense = w.copy()
+    dense[3, -1] = 0.5  # a third sample in one row: not an interpolation
+    assert interpolation_pairs(dense) is None

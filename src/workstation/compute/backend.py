@@ -23,6 +23,17 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ENV_VAR = "WORKSTATION_DEVICE"
+#: Largest share of the RAM one pinned host array may take (page-locked memory cannot
+#: be swapped out, so it is kept for series bound for the GPU and capped).
+PINNED_MAX_FRACTION = 0.25
+
+
+def _physical_memory() -> int:
+    """Bytes of RAM (0 when unknown, which disables pinning)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 class GpuError(RuntimeError):
@@ -71,6 +82,22 @@ class Backend:
         if self.is_gpu:
             return self.xp.asnumpy(a)
         return np.asarray(a)
+
+    def host_empty(self, shape: Any, dtype: Any) -> np.ndarray:
+        """An empty host array for data bound for this device: page-locked (pinned)
+        memory on a GPU, so it goes up at full bus speed without a staging copy
+        (:mod:`workstation.compute.transfer`); ordinary memory on the CPU, for arrays
+        above :data:`PINNED_MAX_FRACTION` of the RAM, or when pinning fails."""
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if self.is_gpu and nbytes <= PINNED_MAX_FRACTION * _physical_memory():
+            try:
+                with self.xp.cuda.Device(self.device_id):
+                    from workstation.compute.transfer import pinned_empty
+
+                    return pinned_empty(shape, dtype, pooled=False)
+            except Exception as exc:  # the driver may refuse to lock that much memory
+                log.info("pinned host memory unavailable (%s); using ordinary memory", type(exc).__name__)
+        return np.empty(shape, dtype=dtype)
 
     def free_memory_bytes(self) -> Optional[int]:
         """Free device memory, or ``None`` on the CPU."""

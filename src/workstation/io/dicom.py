@@ -18,7 +18,7 @@ import numpy as np
 from workstation.core.progress import ProgressFn, report, scaled
 from workstation.core.study import FrameRef, Series
 from workstation.core.volume import Volume, VolumeSeries
-from workstation.io.dicom_decode import read_planes, rescale
+from workstation.io.dicom_decode import Allocator, read_planes, rescale
 from workstation.io.dicom_geometry import GeometryPlan, plan_series
 from workstation.io.dicom_header import ImageHeader, read_header
 from workstation.io.dicom_layout import FrameExtra, frame_key
@@ -70,11 +70,14 @@ def _plan(series: Series, meta: dict[str, Any]) -> GeometryPlan:
 
 
 def _decode(
-    frames: tuple[FrameRef, ...], extras: Extras, progress: Optional[ProgressFn], workers: Optional[int]
+    frames: tuple[FrameRef, ...], extras: Extras, progress: Optional[ProgressFn], workers: Optional[int],
+    allocate: Allocator = np.empty,
 ) -> tuple[np.ndarray, bool, list[str]]:
-    raw, notes = read_planes(frames, extras, progress=scaled(progress, 0.0, 0.9), workers=workers)
+    raw, notes = read_planes(frames, extras, progress=scaled(progress, 0.0, 0.9), workers=workers,
+                             allocate=allocate)
     chosen = [extras[frame_key(f)] for f in frames]
-    values, applied = rescale(raw, [e.slope for e in chosen], [e.intercept for e in chosen], workers=workers)
+    values, applied = rescale(raw, [e.slope for e in chosen], [e.intercept for e in chosen], workers=workers,
+                              allocate=allocate)
     return values, applied, notes
 
 
@@ -128,7 +131,8 @@ def load_series(
 
 
 def load_time_series(
-    series: Series, progress: Optional[ProgressFn] = None, *, workers: Optional[int] = None
+    series: Series, progress: Optional[ProgressFn] = None, *, workers: Optional[int] = None,
+    allocate: Allocator = np.empty,
 ) -> VolumeSeries:
     """Decode a dynamic series into one volume per time point.
 
@@ -136,13 +140,14 @@ def load_time_series(
     (or acquisition time); ``times`` are seconds from the first time point, taken
     from the earliest plane of each (FrameReferenceDateTime, AcquisitionDateTime,
     AcquisitionTime or ContentTime), falling back to the nominal trigger delay.
-    Uneven sampling is kept as is.
+    Uneven sampling is kept as is.  ``allocate(shape, dtype)`` makes the one block
+    all time points share (page-locked memory when the series is bound for a GPU).
     """
     extras, meta = _extras_and_meta(series)
     plan = _plan(series, meta)
     issues = list(plan.issues)
     everything = tuple(f for planes in plan.time_points for f in planes)
-    values, applied, notes = _decode(everything, extras, progress, workers)
+    values, applied, notes = _decode(everything, extras, progress, workers, allocate)
     n_z = len(plan.frames)
     times = plan.times_s or _trigger_times(plan, extras)
     if times is None:

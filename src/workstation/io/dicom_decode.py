@@ -25,6 +25,10 @@ from workstation.core.study import FrameRef
 from workstation.io.dicom_layout import FrameExtra, PixelLayout, frame_key
 from workstation.io.errors import DicomReadError
 
+#: ``allocate(shape, dtype)``: makes the arrays decoded values land in (NumPy's
+#: ``np.empty``, or page-locked memory for data bound for a GPU).
+Allocator = Callable[[tuple[int, ...], Any], np.ndarray]
+
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -39,16 +43,17 @@ def read_planes(
     *,
     progress: Optional[ProgressFn] = None,
     workers: Optional[int] = None,
+    allocate: Allocator = np.empty,
 ) -> tuple[np.ndarray, list[str]]:
     """Stored values of ``frames`` as a ``(n, rows, columns)`` array, in the given order.
 
     Returns the array (stored dtype, no rescale) and notes on conversions made
-    (colour to luminance).
+    (colour to luminance).  ``allocate(shape, dtype)`` makes the output array.
     """
     layouts = [extras[frame_key(f)].layout for f in frames]
     dtype = np.result_type(*{lay.dtype for lay in layouts})
     rows, columns = layouts[0].rows, layouts[0].columns
-    out = np.empty((len(frames), rows, columns), dtype=dtype)
+    out = allocate((len(frames), rows, columns), dtype)
     by_file: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for i, f in enumerate(frames):
         by_file[str(f.path)].append((i, f.frame or 0))
@@ -168,12 +173,14 @@ def rescale(
     intercepts: Sequence[float],
     *,
     workers: Optional[int] = None,
+    allocate: Allocator = np.empty,
 ) -> tuple[np.ndarray, bool]:
     """Physical values ``raw * slope + intercept`` per plane.
 
     The result is ``int16`` when every slope and intercept is integral and the
     rescaled range fits, else ``float32``.  ``raw`` may be reused as the output
-    buffer.  Returns the array and whether a non-identity rescale was applied.
+    buffer; new buffers come from ``allocate``.  Returns the array and whether a
+    non-identity rescale was applied.
     """
     s = np.asarray(slopes, dtype=float)
     c = np.asarray(intercepts, dtype=float)
@@ -194,7 +201,7 @@ def rescale(
         if ends.min() >= -32768 and ends.max() <= 32767:
             if raw.dtype == np.int16 and identity:
                 return raw, False
-            out = raw.view(np.int16) if raw.dtype.itemsize == 2 else np.empty(raw.shape, np.int16)
+            out = raw.view(np.int16) if raw.dtype.itemsize == 2 else allocate(raw.shape, np.int16)
             si = s.astype(np.int32)[:, None, None]
             ci = c.astype(np.int32)[:, None, None]
 
@@ -206,7 +213,7 @@ def rescale(
 
             _run_parallel([lambda p=p: to_int(p) for p in parts], None, "", workers)
             return out, not identity
-    out32 = np.empty(raw.shape, np.float32)
+    out32 = allocate(raw.shape, np.float32)
     sf, cf = s[:, None, None], c[:, None, None]
 
     def to_float(part: slice) -> None:

@@ -129,6 +129,8 @@ class Deconvolver:
     operators: tuple[NDArray[np.float64], ...]
     bands: tuple[int, ...] = ()
     oi_target: float = 0.095
+    #: ``operators[0]`` before the input matrix was folded in: ``(L, N)`` on the grid
+    grid_operators: tuple[NDArray[np.float64], ...] = ()
 
     @classmethod
     def build(
@@ -176,15 +178,16 @@ class Deconvolver:
             _check_fraction(thr, "threshold")
             s_inv = np.where(s >= thr * s[0], 1.0 / s, 0.0)
             pinv = (vt.T * s_inv) @ u_in.T
-            return cls(method, float(dt), n, (thr,), (pinv @ pre,), oi_target=oi_target)
+            return cls(method, float(dt), n, (thr,), (pinv @ pre,), oi_target=oi_target, grid_operators=(pinv,))
         cands = tuple(sorted({float(c) for c in candidates}, reverse=True))
         if not cands:
             raise ValueError("oSVD needs at least one candidate threshold")
         for c in cands:
             _check_fraction(c, "candidate threshold")
         counts = tuple(max(1, int(np.count_nonzero(s >= c * s[0]))) for c in cands)
-        projection = ((u_in / s).T) @ pre  # (L, n_in): diag(1/s) U^T
-        return cls(method, float(dt), n, cands, (projection, vt.T.copy()), counts, float(oi_target))
+        projection = (u_in / s).T  # (L, N): diag(1/s) U^T
+        return cls(method, float(dt), n, cands, (projection @ pre, vt.T.copy()), counts, float(oi_target),
+                   grid_operators=(projection,))
 
     @property
     def length(self) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Optional
 
 import numpy as np
@@ -32,13 +33,12 @@ from workstation.analyses.perfusion.concentration import (
     uniform_grid,
 )
 from workstation.analyses.perfusion.deconvolution import DEFAULT_THRESHOLDS, OSVD_CANDIDATES, Deconvolver
-from workstation.analyses.perfusion.passes import compute_maps, scan_candidates
-from workstation.analyses.perfusion.resident import maps_resident, scan_resident
+from workstation.analyses.perfusion.passes import MapBlocks, compute_maps, scan_candidates
+from workstation.analyses.perfusion.resident import maps_and_download, tissue_rule, upload_and_scan
 from workstation.analyses.perfusion.result import MAP_NAMES, PerfusionResult
 from workstation.analyses.perfusion.summary import stroke_summary
 from workstation.compute.backend import Backend
 from workstation.compute.threads import single_threaded_blas
-from workstation.compute.transfer import download, upload_frames
 from workstation.core.progress import ProgressFn, report, scaled
 from workstation.core.volume import VolumeSeries
 
@@ -176,15 +176,11 @@ def _run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progre
     # candidates from unsmoothed frames: smoothing would blur small arteries (partial volume)
     resident = None
     if backend.is_gpu and fits_on_device(series, backend, dtype, params.smoothing_mm):
-        resident = upload_frames([v.array for v in series.volumes], backend.device_id or 0)
-    elif backend.is_gpu:
-        warnings.append("the series does not fit in GPU memory at once: processed in slabs")
-    on_device = resident is not None
-    clock.lap("upload")
-    if resident is not None:
-        report(progress, 0.1, "finding the arterial input")
-        scan = scan_resident(resident, ref.shape, dtype, modality, params.pool_size)
+        report(progress, 0.05, "uploading and finding the arterial input")
+        resident, scan = upload_and_scan(series, backend.device_id or 0, dtype, modality, params.pool_size)
     else:
+        if backend.is_gpu:
+            warnings.append("the series does not fit in GPU memory at once: processed in slabs")
         scan = scan_candidates(series, backend, dtype, 0.0, modality, params.pool_size, scaled(progress, 0.0, 0.3))
     clock.lap("scan")
     n_base = baseline_frames(scan.head_curve - scan.head_curve[0])
@@ -218,35 +214,28 @@ def _run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progre
     aif_area = float(aif.curve @ trapezoid)
     grid_start = float(grid[0] - times[0])
     clock.lap("aif")
+    voxel_ml = ref.voxel_volume_mm3 / 1000.0
+    summarise = partial(stroke_summary, voxel_ml=voxel_ml, tmax_threshold_s=params.tmax_threshold_s,
+                        rcbf_threshold=params.rcbf_threshold)
     if resident is not None:
-        blocks = maps_resident(resident, ref.shape, ref.spacing[1:], dtype, params.smoothing_mm, modality, te_s,
-                               n_base, deconvolver, aif_area, resample, trapezoid, grid_start)
+        rule = tissue_rule(resident, modality, n_base, params.vessel_fraction * aif.peak, params.max_cbv)
+        pending = maps_and_download(resident, ref.shape, ref.spacing[1:], dtype, params.smoothing_mm, modality,
+                                    te_s, n_base, deconvolver, aif_area, resample, trapezoid, grid_start, rule)
         del resident
-        s0 = blocks.s0
+        clock.lap("maps")
+        summary = summarise(pending.device["cbf"], pending.device["tmax"], pending.tissue_device, xp=backend.xp)
+        clock.lap("finish")
+        host, tissue = pending.host()
+        threshold_map = host.pop("threshold")
+        maps = host
+        clock.lap("download")
     else:
         blocks = compute_maps(series, backend, dtype, params.smoothing_mm, modality, te_s, n_base, deconvolver,
                               aif_area, resample, trapezoid, grid_start, scaled(progress, 0.35, 0.95))
-        # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
-        s0 = np.mean([v.array for v in series.volumes[:n_base]], axis=0, dtype=np.float32)
-    clock.lap("maps")
-    xp = backend.xp if on_device else np  # the slab passes return host maps
-    mr_ref = float(xp.percentile(s0, 99)) if modality == "MR" else None
-    tissue = tissue_range_mask(s0, modality, mr_ref)
-    tissue &= (blocks.peak < params.vessel_fraction * aif.peak) & (blocks.cbv <= params.max_cbv)
-    tissue &= xp.isfinite(blocks.cbf) & (blocks.cbf > 0)
-    nan = xp.float32(np.nan)
-    maps = {name: xp.where(tissue, getattr(blocks, name), nan).astype(xp.float32) for name in MAP_NAMES}
-    threshold_map = xp.where(tissue, blocks.threshold, nan).astype(xp.float32)
-    voxel_ml = ref.voxel_volume_mm3 / 1000.0
-    summary = stroke_summary(maps["cbf"], maps["tmax"], tissue, voxel_ml, xp=xp,
-                             tmax_threshold_s=params.tmax_threshold_s, rcbf_threshold=params.rcbf_threshold)
-    clock.lap("finish")
-    if on_device:
-        names = list(maps)
-        host = download([maps[n] for n in names] + [threshold_map, tissue])
-        maps = dict(zip(names, host[: len(names)]))
-        threshold_map, tissue = host[-2], host[-1]
-    clock.lap("download")
+        clock.lap("maps")
+        maps, threshold_map, tissue = _finish_on_host(series, blocks, params, modality, n_base, aif.peak)
+        summary = summarise(maps["cbf"], maps["tmax"], tissue)
+        clock.lap("finish")
     report(progress, 1.0, "done")
     return PerfusionResult(
         maps=maps, tissue=tissue, threshold_map=threshold_map,
@@ -257,6 +246,19 @@ def _run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progre
         aif=aif, aif_mm=tuple(float(v) for v in ref.index_to_patient(aif.location)),
         vof=vof, summary=summary, device=backend.label, modality=modality, warnings=tuple(warnings),
     )
+
+
+def _finish_on_host(series: VolumeSeries, blocks: MapBlocks, params: PerfusionParams, modality: str, n_base: int,
+                    aif_peak: float) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32], NDArray[np.bool_]]:
+    """Tissue mask and masked maps of the slab passes (the GPU applies the same rule in its kernel)."""
+    # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
+    s0 = np.mean([v.array for v in series.volumes[:n_base]], axis=0, dtype=np.float32)
+    tissue = tissue_range_mask(s0, modality, float(np.percentile(s0, 99)) if modality == "MR" else None)
+    tissue &= (blocks.peak < params.vessel_fraction * aif_peak) & (blocks.cbv <= params.max_cbv)
+    tissue &= np.isfinite(blocks.cbf) & (blocks.cbf > 0)
+    nan = np.float32(np.nan)
+    maps = {name: np.where(tissue, getattr(blocks, name), nan).astype(np.float32) for name in MAP_NAMES}
+    return maps, np.where(tissue, blocks.threshold, nan).astype(np.float32), tissue
 
 
 def fits_on_device(series: VolumeSeries, backend: Backend, dtype: Any, smoothing_mm: float) -> bool:

@@ -170,7 +170,6 @@ class MapBlocks:
     ttp: NDArray[np.float32]
     threshold: NDArray[np.float32]
     peak: NDArray[np.float32]
-    s0: NDArray[np.float32]
 
 
 def compute_maps(
@@ -192,14 +191,14 @@ def compute_maps(
     plan = list(slabs(series, per_chunk * workers))
 
     def chunk(sig: Any, base: int, c0: int, c1: int) -> None:
-        conc, s0 = to_concentration(sig[:, c0:c1], n_baseline, modality, te_s, xp)
+        conc, _ = to_concentration(sig[:, c0:c1], n_baseline, modality, te_s, xp)
         stats = deconvolver.apply(conc, xp)
         cbf = cbf_from_kmax(stats.kmax)
         cbv = cbv_from_areas(w_trap @ conc, aif_area)
         values = {
             "cbf": cbf, "cbv": cbv, "mtt": mtt_from(cbv, cbf, xp), "tmax": stats.tmax_s,
             "ttp": peak_time(w_grid @ conc, grid_start, deconvolver.dt, xp),
-            "threshold": stats.threshold, "peak": conc.max(axis=0), "s0": s0,
+            "threshold": stats.threshold, "peak": conc.max(axis=0),
         }
         for name, arr in values.items():
             out[name][base + c0: base + c1] = backend.asnumpy(arr.astype(xp.float32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from workstation.analyses.base import InputError
+from workstation.compute.backend import get_backend
 from workstation.core.progress import ProgressFn
 from workstation.core.study import Series, Study
 from workstation.core.volume import VolumeSeries
@@ -25,7 +26,8 @@ def dynamic_series(study: Study) -> Series:
 
 
 def prepare(study: Study, progress: Optional[ProgressFn] = None) -> VolumeSeries:
-    """Load the study's dynamic series as a :class:`VolumeSeries`."""
+    """Load the study's dynamic series as a :class:`VolumeSeries`, in page-locked host
+    memory when the process computes on a GPU (the upload then needs no staging copy)."""
     from workstation.io.dicom import load_time_series
 
-    return load_time_series(dynamic_series(study), progress)
+    return load_time_series(dynamic_series(study), progress, allocate=get_backend().host_empty)
