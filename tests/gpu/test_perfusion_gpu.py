@@ -218,3 +218,28 @@ def test_top_candidates_same_on_both_backends(gpu) -> None:  # type: ignore[no-u
     for k in (1, 37, 400, 5000):
         np.testing.assert_array_equal(cupy.asnumpy(top_candidates(cupy.asarray(key), k, cupy)),
                                       top_candidates(key, k, np))
+
+
+def test_prepared_series_is_pinned_and_matches_the_cpu(gpu, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The app's path on a GPU: the dynamic series is decoded into page-locked memory
+    (no staging copy on upload) and the maps equal the CPU's."""
+    pytest.importorskip("pydicom")
+    from workstation.analyses.perfusion.prepare import prepare
+    from workstation.compute import backend as backends
+    from workstation.compute.transfer import is_pinned
+    from workstation.demo.perfusion import write_perfusion
+    from workstation.io.dicom import scan
+
+    write_perfusion(tmp_path / "study", seed=2, shape=(4, 64, 64), n_times=30)
+    (study,) = scan(tmp_path / "study").studies
+    backends.set_backend(gpu)
+    try:
+        series = prepare(study)
+    finally:
+        backends.set_backend(None)
+    assert all(is_pinned(v.array) for v in series.volumes)
+    params = PerfusionParams(method="csvd")
+    cpu, dev = run(series, params, cpu_backend()), run(series, params, gpu)
+    np.testing.assert_array_equal(cpu.tissue, dev.tissue)
+    for name in cpu.maps:
+        assert _close(dev.maps[name], cpu.maps[name], 1e-4) == 1.0, name
