@@ -1,6 +1,7 @@
 """Perfusion analysis of a dynamic CT or MR (DSC) series: parameters, result, run.
 
-Pipeline (all voxel work on the backend's device, see :mod:`.passes`):
+Pipeline (all voxel work on the backend's device: :mod:`.passes` slab by slab,
+:mod:`.resident` when the series fits on the GPU, overlapping copies and work):
 
 1. one pass keeps the strongest-enhancing voxels and the head's mean curve;
 2. the bolus arrival on that curve gives provisional baseline frames; the AIF is
@@ -10,8 +11,8 @@ Pipeline (all voxel work on the backend's device, see :mod:`.passes`):
 4. the AIF is resampled onto a uniform grid (step = the smallest acquisition step
    unless ``dt_s`` is given), its deconvolution operator factored once, and a second
    pass deconvolves every voxel and computes CBF, CBV, MTT, Tmax and TTP;
-5. the tissue mask removes air, bone, CSF and large vessels; the stroke summary is
-   computed on it.
+5. the tissue mask removes air, bone, CSF and large vessels (on the GPU inside the
+   pass-2 kernel); the stroke summary is computed on it.
 """
 
 from __future__ import annotations
@@ -146,9 +147,10 @@ def run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progres
         timings: Optional[dict[str, float]] = None) -> PerfusionResult:
     """Compute perfusion maps and the stroke summary of a dynamic series.
 
-    ``timings``: when given, filled with seconds per stage (``upload``, ``scan``,
-    ``aif``, ``maps``, ``finish``, ``download``); the device is synchronised at each
-    stage boundary (for benchmarks).  Host linear algebra here is small (one SVD of the
+    ``timings``: when given, filled with seconds per stage (``scan``, with the upload
+    on a GPU; ``aif``; ``maps``; ``finish``, the summary; ``download``, what is left of
+    the copies on a GPU); the device is synchronised at each stage boundary (for
+    benchmarks), which undoes part of the GPU's overlap of copies and work.  Host linear algebra here is small (one SVD of the
     AIF matrix), so BLAS stays on one thread (:mod:`workstation.compute.threads`).
     """
     with single_threaded_blas():
