@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from ui_phantom import BODY_HU, CUBE, CUBE_HU, SHAPE, SPHERE_CENTER, SPHERE_HU, SPHERE_RADIUS
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import LabelOverlay, ScalarOverlay, ViewerContext
 from workstation.core.volume import Volume
 from workstation.ui.mpr import ViewerArea
 from workstation.ui.viewer2d import SliceViewer
@@ -168,6 +168,26 @@ def test_label_overlay_pixels_appear(qtbot: QtBot, view: SliceViewer) -> None:
     assert (color.red(), color.green(), color.blue()) == (255, 0, 0)
     view.state.set_overlay_visible("test", False)
     assert view.rendered_overlay() is None
+
+
+def test_scalar_overlay_shows_its_colour_bar(qtbot: QtBot, view: SliceViewer) -> None:
+    """A parametric map brings its colour bar: the colour map's top colour at the top,
+    its bottom colour at the bottom; hiding the map hides the bar."""
+    from workstation.ui.colormaps import colormap_lut
+    from workstation.ui.colour_bar import colour_bar_rect
+
+    view.context.set_overlay("map", ScalarOverlay(np.full(SHAPE, np.nan), 0.0, 80.0, "jet", unit="ml/100g/min"))
+    qtbot.wait(50)
+    bar = colour_bar_rect(view.viewport().rect())
+    image = view.viewport().grab().toImage()
+    lut = colormap_lut("jet")
+    for y, expected in ((bar.top() + 2, lut[-1]), (bar.bottom() - 2, lut[0])):
+        color = QColor(image.pixel(bar.center().x(), y))
+        assert np.abs(np.array([color.red(), color.green(), color.blue()]) - expected.astype(int)).max() <= 12
+    view.state.set_overlay_visible("map", False)
+    qtbot.wait(50)
+    color = QColor(view.viewport().grab().toImage().pixel(bar.center().x(), bar.top() + 2))
+    assert np.abs(np.array([color.red(), color.green(), color.blue()]) - lut[-1].astype(int)).max() > 12
 
 
 def test_focus_request_jumps_to_slice(view: SliceViewer) -> None:

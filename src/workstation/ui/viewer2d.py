@@ -17,9 +17,10 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsLineItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
-from workstation.analyses.panel_api import Roi, ViewerContext
+from workstation.analyses.panel_api import Roi, ScalarOverlay, ViewerContext
 from workstation.core.volume import Volume
 from workstation.ui.measure_tools import Measurement, MeasurementLayer, cosmetic_pen
+from workstation.ui.colour_bar import paint_colour_bar
 from workstation.ui.overlay_render import render_overlays
 from workstation.ui.slice_geometry import SlicePlane
 from workstation.ui.view_annotations import Annotations, paint_annotations
@@ -352,4 +353,13 @@ class SliceViewer(QGraphicsView):
             accent=ACCENTS[self.axis],
         )
         paint_annotations(painter, self.viewport().rect(), notes)
+        scalar = self.shown_scalar_overlay()
+        if scalar is not None:
+            paint_colour_bar(painter, self.viewport().rect(), scalar)
         painter.restore()
+
+    def shown_scalar_overlay(self) -> Optional[ScalarOverlay]:
+        """The parametric map whose colour bar the view shows (the last one added)."""
+        shown = [o for k, o in self.context.overlays.items()
+                 if k not in self.state.hidden_overlays and isinstance(o, ScalarOverlay)]
+        return shown[-1] if shown else None
