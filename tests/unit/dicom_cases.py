@@ -14,7 +14,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import generate_uid
 
 from workstation.core.volume import Volume
-from workstation.io.dicom_write import _base_dataset, write_series
+from workstation.io.dicom_write import base_dataset, write_series
 
 ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
 
@@ -143,7 +143,7 @@ def enhanced_ct(vol: Volume, path: Path, *, slope: float = 1.0, intercept: float
         ds.save_as(path, enforce_file_format=True)
         return path
     order = list(range(vol.shape[0])) if order is None else list(order)
-    ds = _base_dataset(ENHANCED_CT, generate_uid())
+    ds = base_dataset(ENHANCED_CT, generate_uid())
     ds.Modality = "CT"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.FrameOfReferenceUID = generate_uid()

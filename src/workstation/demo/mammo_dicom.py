@@ -15,9 +15,11 @@ from typing import Any, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, UID, generate_uid
+from pydicom.uid import generate_uid
+
+from workstation.io.dicom_write import base_dataset
 
 MG_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
 MG_FOR_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.2.1"
@@ -62,15 +64,7 @@ def mg_dataset(
     """A complete MG dataset for one view (``"R-CC"``, ``"L-MLO"`` ...)."""
     laterality, position = view.split("-")
     sop_class = MG_FOR_PROCESSING if for_processing else MG_FOR_PRESENTATION
-    sop_uid = generate_uid()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(sop_class)
-    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
+    ds = base_dataset(sop_class, generate_uid())
     today = dt.date.today().strftime("%Y%m%d")
     ds.PatientName = "Synthetic^Mammo"
     ds.PatientID = "SYN-MG-0001"

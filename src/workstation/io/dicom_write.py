@@ -41,7 +41,8 @@ def stored_values(
     return stored.astype(dtype)
 
 
-def _base_dataset(sop_class: str, sop_uid: str) -> Dataset:
+def base_dataset(sop_class: str, sop_uid: str) -> Dataset:
+    """An empty dataset with its file meta (explicit VR little endian) and SOP identity."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.MediaStorageSOPInstanceUID = UID(sop_uid)
@@ -119,7 +120,7 @@ def write_series(
     today = dt.date.today().strftime("%Y%m%d")
     paths: list[Path] = []
     for k in range(volume.shape[0]):
-        ds = _base_dataset(sop_class, generate_uid())
+        ds = base_dataset(sop_class, generate_uid())
         ds.Modality = modality
         ds.StudyInstanceUID = study_uid
         ds.SeriesInstanceUID = series_uid
