@@ -156,9 +156,15 @@ def test_upload_frames_is_exact(gpu, monkeypatch) -> None:  # type: ignore[no-un
         assert dev.dtype == host.dtype
         np.testing.assert_array_equal(cupy.asnumpy(dev), host)
     np.testing.assert_array_equal(cupy.asnumpy(transfer.upload(frames[0], gpu.device_id)), frames[0])
-    got = transfer.download([cupy.asarray(host), cupy.arange(5)])
+    downloads = transfer.Downloads()
+    got = [transfer.pinned_empty(host.shape, host.dtype), transfer.pinned_empty(5, np.int64)]
+    downloads.copy(got[0], cupy.asarray(host))
+    downloads.copy(got[1], cupy.arange(5, dtype=cupy.int64) * 3)  # queued work, then its copy
+    downloads.wait()
     np.testing.assert_array_equal(got[0], host)
-    np.testing.assert_array_equal(got[1], np.arange(5))
+    np.testing.assert_array_equal(got[1], np.arange(5) * 3)
+    with pytest.raises(ValueError, match="differ"):
+        downloads.copy(got[1], cupy.arange(4, dtype=cupy.int64))
 
 
 @pytest.mark.parametrize("source", ["pageable", "pinned"])

@@ -5,9 +5,9 @@ memory at about 50 GB/s.  :func:`upload_frames` copies host arrays into a ring o
 pinned staging buffers on several host threads and queues each buffer's transfer as
 soon as it is filled, so host copies and DMA overlap; the frames land in one
 ``(frame, element)`` device array in their own dtype (int16 stays int16).
-:func:`upload` does the same for one array of any shape.  :func:`download` fetches
-device arrays into pinned host memory (CuPy's pinned pool keeps the blocks for the
-next call) and returns NumPy views of it.
+:func:`upload` does the same for one array of any shape.  :class:`Downloads` copies
+device arrays into pinned host arrays on a stream of its own, so results travel while
+later work runs.
 """
 
 from __future__ import annotations
@@ -227,23 +227,6 @@ def _upload_pinned(frames: list[NDArray[Any]], out: Any, dtype: Any, device_id: 
         wait(futures)
         for s in streams:
             s.synchronize()
-
-
-def download(arrays: Sequence[Any]) -> list[NDArray[Any]]:
-    """Host copies of device arrays, through pinned memory (one synchronisation)."""
-    import cupy
-    import cupyx
-
-    stream = cupy.cuda.get_current_stream()
-    hosts = []
-    for a in arrays:
-        a = cupy.ascontiguousarray(a)
-        h = cupyx.empty_pinned(a.shape, dtype=a.dtype)
-        cupy.cuda.runtime.memcpyAsync(h.ctypes.data, a.data.ptr, a.nbytes,
-                                      cupy.cuda.runtime.memcpyDeviceToHost, stream.ptr)
-        hosts.append(h)
-    stream.synchronize()
-    return hosts
 
 
 class Downloads:
