@@ -4,7 +4,7 @@ What a 2D view does per repaint is window one slice to 8 bits; what the 3D view 
 once per load is stride-downsample the volume and shift it to uint16.  Times (best of
 ``--repeat``) for:
 
-* ``numpy``: :func:`workstation.ui.windowing.window_to_uint8` on the host;
+* ``numpy``: :func:`workstation.compute.windowing.window_to_uint8` on the host;
 * ``cupy``: the same function with ``xp=cupy``, including the upload of the slice and
   the download of the 8-bit image (what a GPU-resident viewer would pay);
 * ``pydicom``: ``pydicom.pixels.apply_voi_lut`` (the DICOM reference; float output,
@@ -24,7 +24,7 @@ import numpy as np
 
 from workstation.core.volume import Volume
 from workstation.ui.volume_texture import prepare_texture
-from workstation.ui.windowing import window_to_uint8
+from workstation.compute.windowing import window_to_uint8
 
 WIDTH, LEVEL = 350.0, 50.0
 

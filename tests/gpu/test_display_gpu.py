@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workstation.ui.windowing import PRESETS, window_to_uint8
+from workstation.compute.windowing import PRESETS, window_to_uint8
 
 pytestmark = pytest.mark.gpu
 

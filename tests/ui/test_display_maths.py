@@ -13,7 +13,7 @@ from workstation.ui.measure import distance_mm, roi_mask, roi_stats
 from workstation.ui.overlay_render import render_overlays
 from workstation.ui.slice_geometry import SlicePlane
 from workstation.ui.volume_texture import downsample_steps, prepare_texture
-from workstation.ui.windowing import default_window, window_to_uint8
+from workstation.compute.windowing import default_window, window_to_uint8
 
 
 def _vol(direction: np.ndarray, shape: tuple[int, int, int] = (4, 5, 6)) -> Volume:

@@ -13,7 +13,7 @@ from workstation.analyses.panel_api import LabelOverlay, ScalarOverlay, ViewerCo
 from workstation.core.volume import Volume
 from workstation.ui.mpr import ViewerArea
 from workstation.ui.viewer2d import SliceViewer
-from workstation.ui.windowing import window_to_uint8
+from workstation.compute.windowing import window_to_uint8
 
 
 MIDDLE = int(round((SHAPE[0] - 1) / 2))

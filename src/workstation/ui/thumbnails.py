@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from workstation.core.progress import ProgressFn, report
 from workstation.core.study import Series
-from workstation.ui.windowing import default_window, window_to_uint8
+from workstation.compute.windowing import default_window, window_to_uint8
 
 SIZE = 64
 

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QObject, Signal
 
 from workstation.core.volume import Volume
-from workstation.ui.windowing import default_window
+from workstation.compute.windowing import default_window
 
 TOOLS = ("navigate", "pick", "distance", "roi_ellipse", "roi_rectangle")
 

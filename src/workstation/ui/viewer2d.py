@@ -25,7 +25,7 @@ from workstation.ui.overlay_render import render_overlays
 from workstation.ui.slice_geometry import SlicePlane
 from workstation.ui.view_annotations import Annotations, paint_annotations
 from workstation.ui.view_state import ViewState
-from workstation.ui.windowing import PRESETS, drag_window, window_to_uint8
+from workstation.compute.windowing import PRESETS, drag_window, window_to_uint8
 
 ACCENTS = {0: QColor(80, 150, 255), 1: QColor(90, 200, 110), 2: QColor(235, 90, 90)}
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QMenu, QToolBar, QToolButton, QWidget
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.ui.mpr import ViewerArea
-from workstation.ui.windowing import PRESETS
+from workstation.compute.windowing import PRESETS
 
 TOOL_ACTIONS = (
     ("navigate", "Navigate", "N"),

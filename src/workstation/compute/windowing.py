@@ -1,4 +1,5 @@
-"""Window/level presets and the grey-scale mapping of a slice: plain NumPy, no Qt.
+"""Window/level presets and the grey-scale mapping of an image (NumPy or CuPy, no Qt): the one
+windowing routine used by the viewer, thumbnails, reports and exports.
 
 The mapping is the DICOM linear VOI LUT (PS3.3 C.11.2.1.2) for 8-bit output, written
 out so that a test can compute the expected pixel of any value by hand::
