@@ -19,6 +19,7 @@ then be visible to the workers under the same paths.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
@@ -35,6 +36,16 @@ from workstation.jobs.execute import StudyOutcome, parse_params, run_study
 
 log = logging.getLogger("workstation.batch")
 INTERNAL_ERROR = 70  # EX_SOFTWARE
+
+# Sub-commands beyond ``list`` and ``run``: name -> module.  Each module defines
+# ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
+# status); it is imported only when the parser is built.  To add a command, add a module
+# and one line here.
+COMMANDS: dict[str, str] = {}
+
+
+def _command(name: str) -> Any:
+    return importlib.import_module(COMMANDS[name])
 
 
 def _parse_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -60,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--dask", default=None, metavar="local[:N]|ADDRESS", help="run studies on a Dask cluster")
+    for name in COMMANDS:
+        module = _command(name)
+        module.add_arguments(sub.add_parser(name, help=module.HELP))
     return parser
 
 
@@ -179,6 +193,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"workstation-batch: an earlier run ended with a fatal error; report: {report}", file=sys.stderr)
         if args.command == "list":
             return _list()
+        if args.command in COMMANDS:
+            return int(_command(args.command).main(args))
         return _run(args)
     except Exception:
         path = crash.write_report(*sys.exc_info(), where=f"workstation-batch {args.command}")  # type: ignore[arg-type]
