@@ -329,17 +329,18 @@ rpath_of() {  # the RPATH/RUNPATH of an ELF file, by a second reader
 if has patchelf || has readelf; then
   elves=0 outside=()
   while IFS= read -r -d '' file; do
-    [ "$(head -c 4 "$file")" = $'\x7fELF' ] || continue
+    [ "$(head -c 4 "$file" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ] || continue
     elves=$((elves + 1))
     IFS=: read -r -a entries <<< "$(rpath_of "$file")"
     for entry in "${entries[@]}"; do  # only $ORIGIN-relative entries that stay inside pass
       case "$entry" in
         '$ORIGIN'|'$ORIGIN/'*) rest="${entry:7}" ;;
         '${ORIGIN}'|'${ORIGIN}/'*) rest="${entry:9}" ;;
-        *) rest="/" ;;
+        *) outside+=("${file#"$APP"/}: '$entry'"); continue ;;
       esac
-      case "$(readlink -m "$(dirname "$file")/$rest")" in
-        "$APP"|"$APP"/*) [ "$rest" != / ] && [[ "$rest" != *'$'* ]] && continue ;;
+      resolved="$(readlink -m "$(dirname "$file")/$rest")"
+      case "$resolved" in
+        "$APP"|"$APP"/*) [[ "$rest" != *'$'* ]] && continue ;;
       esac
       outside+=("${file#"$APP"/}: '$entry'")
     done

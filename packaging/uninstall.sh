@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     --purge-user-data) PURGE=1; shift ;;
     --only-user-data) PURGE=1 INSTALLATION=0; shift ;;
     --silent) SILENT=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "uninstall.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

@@ -76,47 +76,6 @@ def test_batch_is_dispatched_from_the_one_command_line(
     assert "no DICOM studies found" in capsys.readouterr().err
 
 
-def _unprivileged(command: list[str]) -> list[str]:
-    """``command`` bound by file permissions even when the tests run as root."""
-    import os
-    import shutil
-
-    if os.geteuid() != 0:
-        return command
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv (util-linux)")
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
-
-
-def test_read_only_home_gives_clear_messages_and_no_traceback(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    home = tmp_path / "home"
-    home.mkdir()
-    home.chmod(0o555)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
-           "TMPDIR": str(tmp_path)}
-    gui = subprocess.run(_unprivileged([sys.executable, "-m", "workstation", "--quit-after", "60"]),
-                         capture_output=True, text=True, env=env, timeout=120)
-    assert gui.returncode == 1, gui.stderr
-    assert "Traceback" not in gui.stderr
-    assert (f"startup: the study cannot load: Prepare demo failed: the demo folder {home}/.cache/workstation/demo/ "
-            f"is not writable (no permission to write in {home}): set WORKSTATION_DEMO_DIR or XDG_CACHE_HOME "
-            "to a writable folder") in gui.stderr
-    assert "cannot write the log file: the log folder" in gui.stderr and "XDG_STATE_HOME" in gui.stderr
-    check = subprocess.run(_unprivileged([sys.executable, "-m", "workstation", "--self-check"]),
-                           capture_output=True, text=True, env=env, timeout=120)
-    assert check.returncode == 1 and "Traceback" not in check.stderr
-    line = next(x for x in check.stdout.splitlines() if x.startswith("FAIL user folders"))
-    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "WORKSTATION_LOG_DIR or XDG_STATE_HOME",
-                     "WORKSTATION_DEMO_DIR or XDG_CACHE_HOME"):
-        assert f"set {variable}" in line
-    assert "self-check FAILED (1 of" in check.stdout
-    assert list(home.iterdir()) == []
-
-
 def test_jobs_panel_names_the_unwritable_demo_folder(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
