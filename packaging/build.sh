@@ -4,8 +4,10 @@
 # Creates its own virtual environment under packaging/build/<flavor>/venv, installs the
 # application's dependencies plus the flavor's extras (requirements-<flavor>.txt) and
 # PyInstaller, freezes src/workstation with workstation.spec into a one-folder
-# application and packs it as packaging/dist/workstation-<version>-linux-<arch>-<flavor>.tar.gz.
-# Needs python3 >= 3.11 built with a shared libpython, and the package index.
+# application, removes library search paths that lead outside it (strip_rpaths.py) and
+# packs it, root-owned, as packaging/dist/workstation-<version>-linux-<arch>-<flavor>.tar.gz
+# (pack.sh).  Needs python3 >= 3.11 built with a shared libpython and its venv module
+# (Debian: python3-venv), patchelf, and the package index.
 set -euo pipefail
 FLAVOR="${1:-cpu}"
 case "$FLAVOR" in
@@ -23,9 +25,10 @@ NAME="workstation-$VERSION-linux-$(uname -m)-$FLAVOR"
 START=$(date +%s)
 
 echo "build: $NAME"
+command -v patchelf >/dev/null 2>&1 || { echo "build: patchelf is needed (Debian: apt-get install patchelf)" >&2; exit 1; }
 mkdir -p "$BUILD" "$DIST"
 if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
+  "$PYTHON" -m venv "$VENV" || { echo "build: cannot create a virtual environment (Debian: apt-get install python3-venv)" >&2; exit 1; }
 fi
 "$VENV/bin/python" - <<'PY'
 import sys, sysconfig
@@ -48,9 +51,7 @@ WORKSTATION_FLAVOR="$FLAVOR" WORKSTATION_ROOT="$ROOT" WORKSTATION_COMMIT="$COMMI
 
 APP="$BUILD/dist/$NAME"
 mv "$BUILD/dist/workstation" "$APP"
-ln -s workstation "$APP/workstation-batch"
-install -m 755 "$HERE/install.sh" "$HERE/uninstall.sh" "$HERE/smoke_test.sh" "$APP/"
-install -m 644 "$HERE/workstation.desktop" "$APP/"
+PYTHONPATH="$ROOT/src" "$VENV/bin/python" "$HERE/strip_rpaths.py" "$APP"
 {
   echo "name: $NAME"
   echo "version: $VERSION"
@@ -62,12 +63,7 @@ install -m 644 "$HERE/workstation.desktop" "$APP/"
   "$VENV/bin/python" -m pip freeze --all | sed 's/^/  /'
 } > "$APP/BUILD-INFO.txt"
 
-rm -f "$DIST/$NAME.tar.gz"
-if command -v pigz >/dev/null 2>&1; then  # parallel gzip, same format
-  tar -C "$BUILD/dist" -cf - "$NAME" | pigz -6 > "$DIST/$NAME.tar.gz"
-else
-  tar -C "$BUILD/dist" -czf "$DIST/$NAME.tar.gz" "$NAME"
-fi
+bash "$HERE/pack.sh" "$APP" "$DIST/$NAME.tar.gz"
 rm -rf "${DIST:?}/$NAME"
 mv "$APP" "$DIST/$NAME"
 echo "build: folder  $DIST/$NAME ($(du -sh "$DIST/$NAME" | cut -f1))"

@@ -21,12 +21,16 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from workstation.core.paths import ORGANIZATION
+from workstation.core.paths import APPLICATION, ORGANIZATION
 
 log = logging.getLogger("workstation")
-APPLICATION = "Workstation"
 BATCH_NAMES = ("workstation-batch",)
 INTERNAL_ERROR = 70  # EX_SOFTWARE
+USAGE_ERROR = 2
+#: Qt platforms that need no display server (QT_QPA_PLATFORM).
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "minimalegl", "eglfs", "linuxfb", "vnc", "vkkhrdisplay")
+NO_DISPLAY = ("workstation: no display found: run with a desktop session, or use `workstation batch` "
+              "for headless work")
 
 
 def setup_logging(level: int = logging.INFO, log_file: Optional[Path] = None) -> Optional[Path]:
@@ -95,11 +99,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return run_gui(args)
 
 
+def display_missing() -> bool:
+    """True where the window could not open: no X11 or Wayland display and no display-free
+    Qt platform chosen (Qt would abort with a message about missing libraries)."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return False
+    chosen = [p.split(":", 1)[0].strip() for p in os.environ.get("QT_QPA_PLATFORM", "").split(";")]
+    return not any(p in HEADLESS_PLATFORMS for p in chosen)
+
+
 def run_gui(args: argparse.Namespace) -> int:
     """The desktop application with logging and crash reports set up around it."""
     from workstation.core import crash
     from workstation.core.logs import shutdown_logging
 
+    if display_missing():
+        print(NO_DISPLAY, file=sys.stderr)
+        return USAGE_ERROR
     log_file = setup_logging(logging.DEBUG if args.verbose else logging.INFO)
     crash.install("workstation")
     try:
@@ -125,7 +141,7 @@ def _version() -> str:
 
 
 def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) -> int:
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from workstation.analyses.panel_api import ViewerContext
@@ -134,18 +150,20 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
     from workstation.jobs.runner import JobRunner
     from workstation.ui.errors import ErrorReporter
     from workstation.ui.main_window import MainWindow
+    from workstation.ui.settings import Settings
     from workstation.ui.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    _set_identity(app)
     apply_dark_theme(app)  # type: ignore[arg-type]
     reporter = ErrorReporter(show_dialogs=True, crash_reports=True)
     reporter.install()
-    settings = QSettings(ORGANIZATION, APPLICATION)
-    device = args.device or str(settings.value("compute/device", "auto"))
+    settings = Settings()
+    device = args.device or settings.get("compute/device")
     if args.device is not None:
-        settings.setValue("compute/device", args.device)
+        settings.set("compute/device", args.device)
     backend = select_backend(device)
     set_backend(backend)
     crash.set_context(device=backend.describe())
@@ -161,6 +179,9 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
         from workstation.ui.quit_after import QuitAfter
 
         quitter = QuitAfter(window, args.quit_after)
+    folder_problems = _folder_problems()
+    if folder_problems:
+        window.notify("Folders not writable", "\n".join(folder_problems))
     if fatal_reports:
         window.notify("Previous session", f"The previous session ended unexpectedly; a report was saved to "
                       f"{fatal_reports[-1]}")
@@ -175,6 +196,28 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
         context.jobs.wait(10000)
         reporter.uninstall()
         del quitter
+
+
+def _folder_problems() -> list[str]:
+    """Per-user folders that cannot be written, each logged once with its remedy."""
+    from workstation.core.paths import folder_problems
+
+    problems = folder_problems()
+    for problem in problems:
+        log.warning("%s", problem)
+    return problems
+
+
+def _set_identity(app: Any) -> None:
+    """Window icon and desktop-file name (the desktop links the window to the menu entry)."""
+    from PySide6.QtGui import QIcon
+
+    from workstation.core.paths import resource_file
+
+    app.setDesktopFileName("workstation")
+    icon = resource_file("icons", "workstation.svg")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
 
 
 def _forget_patient_in_logs(study: Any) -> None:

@@ -3,9 +3,11 @@
 Decodes JPEG 2000, RLE and JPEG-lossless DICOM samples through the pylibjpeg plugins
 and compares them with the uncompressed pixels, verifies the shipped models (checksum
 and tensors through ONNX Runtime), reads the MESA reference, looks for the Qt platform
-plugins and VisPy shaders, builds a PDF, and names the compute device and the CUDA
-libraries found.  Prints one line per check; exit status 0 when all passed.  A missing
-GPU is reported, not a failure.
+plugins and VisPy shaders, builds a PDF, names the compute device and the CUDA
+libraries found, checks that the user's folders (settings, data, cache, logs, demo) can
+be written and, in a packaged build, that no library searches for libraries outside the
+application folder.  Prints one line per check; exit status 0 when all passed.  A
+missing GPU is reported, not a failure.
 """
 
 from __future__ import annotations
@@ -177,6 +179,30 @@ def check_reports() -> str:
         f"distributed {distributed.__version__}"
 
 
+def check_user_folders() -> str:
+    from workstation.core import paths
+
+    problems = paths.folder_problems()
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    return ", ".join(f"{f.role} {f.path}" for f in paths.user_folder_table()) + " writable"
+
+
+def check_search_paths() -> str:
+    """No ELF file of the bundle looks for libraries outside it (RPATH/RUNPATH)."""
+    from workstation.core import elf
+    from workstation.core.paths import build_info
+
+    if not getattr(sys, "frozen", False) and not build_info():
+        return "source checkout: nothing bundled to check"
+    root = Path(sys.executable).resolve().parent
+    count, found = elf.outside(root)
+    if found:
+        shown = "; ".join(f"{f.file.relative_to(root)} {f.kind} {f.entry!r}" for f in found[:3])
+        raise RuntimeError(f"{len(found)} search-path entries lead outside {root}: {shown}")
+    return f"{count} ELF files, every RPATH/RUNPATH entry inside {root}"
+
+
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("DICOM decoders", check_dicom_decoders),
     ("models", check_models),
@@ -186,6 +212,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MESA reference", check_mesa_reference),
     ("Qt and VisPy files", check_display_files),
     ("reports and batch", check_reports),
+    ("user folders", check_user_folders),
+    ("library search paths", check_search_paths),
 )
 
 
@@ -216,6 +244,6 @@ def _run_checks(version: str, log_file: object) -> int:
         failed += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}", flush=True)
     log.info("self-check: %d of %d passed", len(CHECKS) - failed, len(CHECKS))
-    print("self-check passed" if not failed else
-          f"self-check FAILED ({failed} of {len(CHECKS)}); tracebacks in {log_file}")
+    where = f"tracebacks in {log_file}" if log_file else "no log file could be written"
+    print("self-check passed" if not failed else f"self-check FAILED ({failed} of {len(CHECKS)}); {where}")
     return 0 if not failed else 1

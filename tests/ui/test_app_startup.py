@@ -74,3 +74,38 @@ def test_batch_is_dispatched_from_the_one_command_line(
     (junk / "a.dcm").write_bytes(b"not DICOM")
     assert main(["batch", "run", "calcium", str(junk), "--out", str(tmp_path / "out")]) == 1
     assert "no DICOM studies found" in capsys.readouterr().err
+
+
+def test_jobs_panel_names_the_unwritable_demo_folder(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from workstation.jobs.runner import JobState
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("x")
+    monkeypatch.setenv("WORKSTATION_DEMO_DIR", str(blocker / "demo"))
+    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), None)
+    qtbot.addWidget(win)
+    win.open_demo()
+    job = win.context.jobs.jobs[-1]
+    qtbot.waitUntil(lambda: job.state is JobState.FAILED, timeout=10000)
+    expected = (f"the demo folder {blocker}/demo/ is not writable ({blocker} is not a folder): "
+                f"set WORKSTATION_DEMO_DIR (now {blocker}/demo) to a writable folder")
+    qtbot.waitUntil(lambda: win.job_dock.row_for(job).message.text() == expected, timeout=5000)
+    assert win.load_report.rows()[-1] == ("Prepare demo", expected)
+    assert "Traceback" not in caplog.text
+    win.close()
+
+
+def test_status_bar_of_the_cpu_build_says_cpu_build(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workstation.compute import backend
+    from workstation.core import paths
+
+    monkeypatch.setattr(paths, "build_info", lambda: {"flavor": "cpu"})
+    monkeypatch.delenv(backend.ENV_VAR, raising=False)
+    win = MainWindow(ViewerContext(JobRunner(backend=backend.select_backend("auto"))), None)
+    qtbot.addWidget(win)
+    assert win.device_label.text() == "CPU (NumPy) (CPU build)"
+    win.close()

@@ -175,6 +175,10 @@ def select_backend(setting: Optional[str] = None) -> Backend:
     kind, index = parse_device(chosen)
     if kind == "cpu":
         return cpu_backend()
+    if _cpu_build():
+        if kind == "cuda":
+            log.warning("GPU requested, but this is the CPU build (no CuPy); using the CPU")
+        return cpu_backend(reason="CPU build")
     try:
         return _cuda_backend(index)
     except GpuError as exc:
@@ -183,6 +187,13 @@ def select_backend(setting: Optional[str] = None) -> Backend:
             return cpu_backend(reason=f"GPU unavailable: {exc}")
         log.info("No working GPU, using the CPU: %s", exc)
         return cpu_backend(reason="no working GPU")
+
+
+def _cpu_build() -> bool:
+    """True in the packaged cpu flavor, which has no CuPy whatever GPU the machine has."""
+    from workstation.core.paths import build_info
+
+    return build_info().get("flavor") == "cpu"
 
 
 _current: Optional[Backend] = None

@@ -70,7 +70,9 @@ def setup_logging(
         handlers.append(_file_handler(path, max_bytes, backups))  # type: ignore[arg-type]
     except OSError as exc:
         path = None
-        problem = f"cannot write the log file ({exc}); logging to stderr only"
+        reason = paths.folder_problem(paths.log_dir()) or exc.strerror or type(exc).__name__
+        where = paths.unwritable_message(paths.user_folder("log"), reason) if folder is None else str(exc)
+        problem = f"cannot write the log file: {where}; logging to stderr only"
     else:
         problem = ""
     for handler in handlers:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable, Optional
 
-from workstation.core.paths import cache_dir
+from workstation.core.paths import demo_root
 
 MARKER = ".complete"
 
 
 def demo_dir(name: str) -> Path:
     """``$WORKSTATION_DEMO_DIR/<name>``, else ``$XDG_CACHE_HOME`` (or ``~/.cache``)/workstation/demo/<name>."""
-    root = os.environ.get("WORKSTATION_DEMO_DIR")
-    if root:
-        return Path(root).expanduser() / name
-    return cache_dir() / "demo" / name
+    return demo_root() / name
 
 
 def ensure_written(name: str, write: Callable[[Path], object], folder: Optional[str | Path] = None) -> Path:

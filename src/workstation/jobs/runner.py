@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from workstation.compute.backend import Backend, get_backend, run_with_cpu_fallback
+from workstation.core.paths import FolderNotWritable
 from workstation.core.progress import Cancelled, ProgressFn
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,11 @@ class Job(QObject):
             self.error = f"{type(exc).__name__}: {exc}"
             # the title may name a folder (and so a patient): log where the job's code is instead
             where = getattr(self.fn, "__qualname__", type(self.fn).__name__)
-            log.error("job %s failed: %s\n%s", where, self.error, traceback.format_exc())
+            if isinstance(exc, FolderNotWritable):  # the user's set-up, not a fault: its message says all
+                self.error = str(exc)
+                log.warning("job %s failed: %s", where, self.error)
+            else:
+                log.error("job %s failed: %s\n%s", where, self.error, traceback.format_exc())
             self._set_state(JobState.FAILED)
             self.failed.emit(self.error)
             return

@@ -17,6 +17,7 @@ from workstation.ui.load_report import LoadReportDock
 from workstation.ui.loading import StudyLoader
 from workstation.ui.mpr import LAYOUTS, ViewerArea
 from workstation.ui.panels import AnalysisDocks
+from workstation.ui.settings import Settings
 from workstation.ui.study_browser import StudyBrowser
 from workstation.ui.viewer_toolbar import ViewerToolBar
 
@@ -29,15 +30,16 @@ class MainWindow(QMainWindow):
     """The workstation window around a shared :class:`ViewerContext`.
 
     ``settings`` persists geometry, dock layout, recent folders and the chosen
-    layout; pass ``None`` to keep nothing (tests).
+    layout (read through :class:`~workstation.ui.settings.Settings`, so a bad stored
+    value falls back to its default); pass ``None`` to keep nothing (tests).
     """
 
     def __init__(
-        self, context: ViewerContext, settings: Optional[QSettings] = None, parent: Optional[QWidget] = None
+        self, context: ViewerContext, settings: Settings | QSettings | None = None, parent: Optional[QWidget] = None
     ) -> None:
         super().__init__(parent)
         self.context = context
-        self.settings = settings
+        self.settings = Settings.wrap(settings)
         self.setWindowTitle("Workstation")
         self.setObjectName("main_window")
         self.resize(1500, 950)
@@ -118,7 +120,7 @@ class MainWindow(QMainWindow):
 
     def _build_device_menu(self, menu: QMenu) -> None:
         group = QActionGroup(self)
-        current = str(self.settings.value("compute/device", "auto")) if self.settings else "auto"
+        current = self.settings.get("compute/device") if self.settings else "auto"
         self.device_actions: dict[str, QAction] = {}
         for key, text in (("auto", "&Automatic"), ("cpu", "&CPU (NumPy)"), ("cuda", "&GPU (CUDA)")):
             action = self._action(menu, text, lambda _=False, k=key: self.set_device(k))
@@ -135,7 +137,7 @@ class MainWindow(QMainWindow):
         set_backend(backend)
         self.context.jobs.set_backend(backend)
         if self.settings is not None:
-            self.settings.setValue("compute/device", setting)
+            self.settings.set("compute/device", setting)
         self.refresh_device()
 
     def _connect(self) -> None:
@@ -154,37 +156,34 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         if self.settings is None:
             return
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = self.settings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        layout = str(self.settings.value("view/layout", "2d"))
-        self.set_layout(layout if layout in LAYOUTS else "2d")
+        geometry = self.settings.get("window/geometry")
+        if geometry is not None and not self.restoreGeometry(geometry):
+            self.settings.reject("window/geometry", "Qt cannot restore a window geometry from it")
+        state = self.settings.get("window/state")
+        if state is not None and not self.restoreState(state):
+            self.settings.reject("window/state", "Qt cannot restore the docks from it")
+        self.set_layout(self.settings.get("view/layout"))
 
     def save_settings(self) -> None:
         if self.settings is None:
             return
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("view/layout", self.area.layout_name)
+        self.settings.set("window/geometry", self.saveGeometry().data())
+        self.settings.set("window/state", self.saveState().data())
+        self.settings.set("view/layout", self.area.layout_name)
         self.settings.sync()
 
     def recent_folders(self) -> list[str]:
         if self.settings is None:
             return []
-        value = self.settings.value("files/recent", [])
-        items: list[Any] = [value] if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
-        return [str(v) for v in items if v]
+        return [str(v) for v in self.settings.get("files/recent") if v]
 
     def _remember(self, paths: list[Path]) -> None:
         if self.settings is None or not paths:
             return
         folder = paths[0] if paths[0].is_dir() else paths[0].parent
-        self.settings.setValue("files/last_folder", str(folder))
+        self.settings.set("files/last_folder", str(folder))
         recent = [str(paths[0])] + [r for r in self.recent_folders() if r != str(paths[0])]
-        self.settings.setValue("files/recent", recent[:MAX_RECENT])
+        self.settings.set("files/recent", recent[:MAX_RECENT])
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
@@ -203,7 +202,7 @@ class MainWindow(QMainWindow):
         self.loader.open_paths(targets)
 
     def _start_dir(self) -> str:
-        return str(self.settings.value("files/last_folder", str(Path.home()))) if self.settings else str(Path.home())
+        return (self.settings.get("files/last_folder") if self.settings else "") or str(Path.home())
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder", self._start_dir())
@@ -216,21 +215,24 @@ class MainWindow(QMainWindow):
             self.open_paths(list(files))
 
     def choose_models_folder(self) -> None:
-        current = str(self.settings.value("models/folder", "")) if self.settings else ""
+        current = self.settings.get("models/folder") if self.settings else ""
         folder = QFileDialog.getExistingDirectory(self, "Folder with your ONNX models", current)
         if folder and self.settings is not None:
-            self.settings.setValue("models/folder", folder)
+            self.settings.set("models/folder", folder)
 
     def open_demo(self) -> None:
         """Write the demo chest CT once (in a job) and open it."""
 
         def work(backend: Any, progress: Any) -> Path:
+            from workstation.core.paths import explain_unwritable
             from workstation.demo.chest_ct import ensure_demo
 
             progress(0.0, "writing the demo chest CT (first time only)")
-            return ensure_demo(None)
+            with explain_unwritable("demo"):  # names the folder and the variable that moves it
+                return ensure_demo(None)
 
-        self.context.run_job("Prepare demo", work, lambda folder: self.loader.open_paths([folder]))
+        self.context.run_job("Prepare demo", work, lambda folder: self.loader.open_paths([folder]),
+                             lambda error: self._load_failed("Prepare demo", error))
 
     def set_layout(self, name: str) -> None:
         self.area.set_layout(name)

@@ -2,7 +2,9 @@
 
 Prints the seconds from process start to the shown main window and to the loaded
 study, closes the window and ends the event loop with 0; if either has not happened
-within the limit it says which and ends with 1.
+within the limit it says which and ends with 1.  When the study cannot load (every job
+has ended and one failed, e.g. the demo folder is not writable) it ends with 1 at once,
+printing the job's message.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ class QuitAfter(QObject):
             print(f"startup: study loaded {self.loaded_after:.2f} s after process start", flush=True)
         if self.shown_after is not None and self.loaded_after is not None:
             self._finish(0)
+        elif self.loaded_after is None:
+            self._check_failed()
+
+    def _check_failed(self) -> None:
+        jobs = list(getattr(self.window, "context").jobs.jobs)
+        failed = [job for job in jobs if job.error]
+        if failed and all(job.finished for job in jobs):
+            print(f"startup: the study cannot load: {failed[0].title} failed: {failed[0].error}",
+                  file=sys.stderr, flush=True)
+            self._finish(1)
 
     def _give_up(self) -> None:
         missing = [what for what, t in (("window shown", self.shown_after), ("study loaded", self.loaded_after))
