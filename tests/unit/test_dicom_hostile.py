@@ -33,6 +33,16 @@ def _reasons(result) -> dict[str, str]:
     return {p.path.name: p.reason for p in result.problems}
 
 
+def _scan_traced(folder: Path) -> tuple[object, int]:
+    """scan(folder) and the peak of the memory traced while it ran (bytes)."""
+    tracemalloc.start()
+    try:
+        result = scan(folder)
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _element(data: bytes, keyword: str) -> mutants.Element:
     tag = tag_for_keyword(keyword)
     return next(e for e in mutants.elements(data) if e.tag == tag)
@@ -158,12 +168,7 @@ def test_huge_frame_counts_are_rejected_before_any_allocation(tmp_path: Path, sa
     ds.NumberOfFrames = frames
     ds.save_as(tmp_path / "huge.dcm", enforce_file_format=True)
     size = (tmp_path / "huge.dcm").stat().st_size
-    tracemalloc.start()
-    try:
-        result = scan(tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    result, peak = _scan_traced(tmp_path)
     assert _reasons(result) == {"huge.dcm": f"NumberOfFrames is {frames} but the pixel data holds only 1 fragment(s)"}
     assert peak < 100 * size + 2**20
 
@@ -305,12 +310,7 @@ def test_corrupt_length_in_the_file_meta_allocates_nothing_large(tmp_path: Path)
     data[elem.header + 4: elem.header + 6] = b"UN"  # UN carries a 4-byte length after 2 reserved bytes
     data[elem.header + 8: elem.header + 8] = struct.pack("<I", 0x7FFFFFF0)
     path.write_bytes(bytes(data))
-    tracemalloc.start()
-    try:
-        result = scan(tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    result, peak = _scan_traced(tmp_path)
     assert list(_reasons(result)) == [path.name]
     assert peak < 2**22
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dicom_cases as cases
 import numpy as np
 import pydicom
 import pytest
 from dicom_validation import assert_valid_dicom
 
-import dicom_cases as cases
 from workstation.core.volume import Volume, VolumeSeries
 from workstation.io.dicom_write import write_series, write_time_series
 

@@ -22,9 +22,9 @@ from typing import Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.demo.cache import ensure_written
 from workstation.core.volume import Volume
 from workstation.demo import phantom_shapes as ps
+from workstation.demo.cache import ensure_written
 from workstation.demo.coronary_lesions import LESIONS, SPECKS, CalciumTruth, place_lesion
 
 PATIENT = {

@@ -26,8 +26,8 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.demo.cache import ensure_written
 from workstation.core.volume import Volume, VolumeSeries
+from workstation.demo.cache import ensure_written
 
 RHO = 1.04
 K_H = 0.55 / 0.75

@@ -146,7 +146,7 @@ def _read_with_pydicom(
     path: Path, jobs: list[tuple[int, int]], layout: PixelLayout, out: np.ndarray, notes: set[str]
 ) -> None:
     from workstation.core.redact import redact
-    from workstation.io.dicom_header import open_dataset
+    from workstation.io.dicom_open import open_dataset
 
     ds = open_dataset(path)  # checked again: the file may have changed since the scan
     try:

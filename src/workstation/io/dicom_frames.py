@@ -16,9 +16,7 @@ from pydicom.dataset import Dataset
 
 from workstation.core.study import FrameRef
 from workstation.io.dicom_layout import FrameExtra, PixelLayout
-from workstation.io.dicom_values import (
-    as_float, as_floats, as_int, dt_seconds, first_text, optional, tm_seconds, value,
-)
+from workstation.io.dicom_values import as_float, as_floats, as_int, dt_seconds, first_text, optional, tm_seconds, value
 from workstation.io.errors import DicomReadError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -1,44 +1,34 @@
 """Read one DICOM file's header, without its pixels, into plain records.
 
 :func:`read_header` opens a file with large values deferred (so the pixel data is
-skipped, not read), classifies it (image, DICOMDIR, other object such as SR or
+skipped, not read; see :mod:`workstation.io.dicom_open`), classifies it (image, DICOMDIR, other object such as SR or
 RTSTRUCT) and, for an image, lists one :class:`~workstation.core.study.FrameRef` per
 plane with the per-frame facts the decoder needs (:class:`FrameExtra`).
 """
 
 from __future__ import annotations
 
-import io
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Optional, Union
 
-import pydicom
-from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
-from workstation.core.redact import register_sensitive
 from workstation.core.study import FrameRef
 from workstation.io.dicom_encapsulated import check_encapsulated
 from workstation.io.dicom_frames import frame_records, n_frames_of
 from workstation.io.dicom_layout import FrameExtra, PixelLayout, check_layout
+from workstation.io.dicom_open import PIXEL_DATA, file_size, open_dataset
 from workstation.io.dicom_values import BadValue, age_years, as_float, as_int, da_date, first_text, optional, value
 from workstation.io.errors import DicomReadError
 
-DEFER_BYTES = 1024
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 RT_DOSE_CLASS = "1.2.840.10008.5.1.4.1.1.481.2"
 NATIVE_SYNTAXES = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 EXPLICIT_BIG_ENDIAN = "1.2.840.10008.1.2.2"
-DEFLATED = "1.2.840.10008.1.2.1.99"
-PIXEL_DATA = 0x7FE00010
 UID_CHARACTERS = frozenset("0123456789.")
-#: Attributes naming the patient: registered for redaction from logs as soon as a file is opened.
-IDENTITY_KEYWORDS = ("PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthName")
 
 
 @dataclass
@@ -85,110 +75,6 @@ class DirectoryFile:
 
 
 Header = Union[ImageHeader, OtherObject, DirectoryFile]
-
-
-class _BoundedReader(io.BufferedReader):
-    """A file whose ``read(n)`` never asks for more than the bytes left.
-
-    pydicom allocates a declared length before reading it; a corrupt length of 4 GB
-    in a 10 kB file would allocate 4 GB.  Reading through this, it gets what the file
-    holds, which it then sees as the end of the file.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(io.FileIO(str(path), "rb"))
-        self._size = os.fstat(self.fileno()).st_size
-
-    def read(self, size: Optional[int] = -1, /) -> bytes:
-        if size is not None and size >= 0:
-            size = min(size, max(0, self._size - self.tell()))
-        return super().read(size)
-
-
-def _dcmread(path: Path, defer: bool, force: bool) -> Dataset:
-    with _BoundedReader(path) as fh:
-        return pydicom.dcmread(fh, defer_size=DEFER_BYTES if defer else None, force=force)
-
-
-def _check_complete(path: Path, ds: Dataset) -> None:
-    """A value shorter than its declared length means the file was cut inside the header."""
-    size = _file_size(path)
-    meta = getattr(ds, "file_meta", None)
-    deflated = first_text(optional(meta, "TransferSyntaxUID")) == DEFLATED
-    for group in (meta, ds) if meta is not None else (ds,):
-        for tag in list(group.keys()):
-            elem = group.get_item(tag, keep_deferred=True)
-            raw, length = getattr(elem, "value", None), getattr(elem, "length", 0)
-            if length == 0xFFFFFFFF or not isinstance(elem, RawDataElement) or tag == PIXEL_DATA:
-                continue  # pixel data is checked against its layout, with the sizes in the message
-            if (isinstance(raw, bytes) and len(raw) < length) or (
-                    raw is None and not deflated and elem.value_tell + length > size):
-                raise DicomReadError(path, "truncated file (ends inside the header)")
-
-
-def open_dataset(path: Path, *, defer: bool = True) -> Dataset:
-    """Parse a file's header, with values over ``DEFER_BYTES`` left on disk.
-
-    The patient's name and ID are registered for redaction (read from the raw bytes,
-    whatever their VR) before anything else is done with the file, so no later log
-    line, exception text or crash report about it can carry them.
-    """
-    size = _file_size(path)
-    if size == 0:
-        raise DicomReadError(path, "empty file")
-    try:
-        ds = _dcmread(path, defer, force=False)
-    except InvalidDicomError:
-        ds = None  # no preamble: maybe a raw dataset (old files, RTSTRUCT exports); try below
-    except EOFError:
-        raise DicomReadError(path, "truncated file (ends inside the header)") from None
-    except OSError as exc:
-        raise DicomReadError(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a fault of the file
-        raise DicomReadError(path, f"unreadable DICOM header ({type(exc).__name__})") from None
-    if ds is None:
-        try:
-            ds = _dcmread(path, defer, force=True)
-        except Exception:  # noqa: BLE001
-            raise DicomReadError(path, "not a DICOM file") from None
-        if "SOPClassUID" not in ds and "Modality" not in ds:
-            raise DicomReadError(path, "not a DICOM file")
-    register_identity(ds)
-    _check_complete(path, ds)
-    return ds
-
-
-def raw_text(ds: Dataset, keyword: str) -> str:
-    """An attribute's stored bytes as text, without pydicom's VR conversion ('' when absent)."""
-    from pydicom.datadict import tag_for_keyword
-
-    tag = tag_for_keyword(keyword)
-    try:
-        elem = ds.get_item(tag, keep_deferred=True) if tag is not None else None
-    except Exception:  # noqa: BLE001 - a malformed element holds no name to protect
-        return ""
-    raw = getattr(elem, "value", None)
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", "replace").strip(" \x00")
-    return "" if raw is None else str(raw)
-
-
-def register_identity(ds: Dataset) -> None:
-    """Keep this file's patient name and IDs out of every later log line and report.
-
-    Both the stored bytes and pydicom's reading of them are registered: a value with
-    a wrong VR (a PatientID stored as FD) reads as a number, and that number, or the
-    raw bytes in an exception text, would identify the patient as well.
-    """
-    found: list[str] = []
-    for keyword in IDENTITY_KEYWORDS:
-        found.append(raw_text(ds, keyword))
-        converted = optional(ds, keyword)
-        if isinstance(converted, (list, tuple)):
-            found.extend(str(v) for v in converted)
-        elif converted is not None:
-            found.append(str(converted))
-    register_sensitive(found)
 
 
 def read_header(path: Union[str, Path]) -> Header:
@@ -307,7 +193,7 @@ def _pixel_layout(path: Path, ds: Dataset) -> PixelLayout:
     )
     check_layout(path, layout)
     offset = getattr(elem, "value_tell", None)
-    size = _file_size(path)
+    size = file_size(path)
     if offset is None:
         raise DicomReadError(path, "pixel data position unknown")
     length = int(getattr(elem, "length", 0))
@@ -371,10 +257,3 @@ def _referenced_files(path: Path, ds: Dataset) -> tuple[Path, ...]:
             continue
         out.append(path.parent.joinpath(*parts))
     return tuple(out)
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError as exc:
-        raise DicomReadError(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None

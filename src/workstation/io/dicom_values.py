@@ -14,8 +14,8 @@ from functools import lru_cache
 from typing import Any, Optional, Sequence
 
 from pydicom import config
-from pydicom.dataelem import RawDataElement
 from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
 
 
 def as_float(value: Any) -> Optional[float]:

@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
+from workstation.core.crash import process_alive
+
 log = logging.getLogger(__name__)
 
 STAGING = ".staging-"
@@ -45,20 +47,10 @@ def staging_prefix(analysis: str) -> str:
     return f"{STAGING}{analysis}@{_host()}@{os.getpid()}@"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stale(entry: Path) -> bool:
     match = _OWNER.match(entry.name)
     if match is not None and match["host"] == _host():
-        return not _alive(int(match["pid"]))
+        return not process_alive(int(match["pid"]))
     if match is None and (entry.name.startswith(STAGING) or entry.name.endswith(".tmp")):  # older versions
         try:
             return time.time() - entry.stat().st_mtime > ORPHAN_AGE_S
