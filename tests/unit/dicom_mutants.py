@@ -215,8 +215,9 @@ def geometry(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
         _set(ds, keyword, value)
     detail = ", ".join(f"{k}={v}" for k, v in changes)
     if rng.random() < 0.5:  # a hostile series of its own, besides damaged copies of the good one
-        ds.SeriesInstanceUID = generate_uid()
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.SeriesInstanceUID = generate_uid(entropy_srcs=[f"series {rng.integers(2**62)}"])
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid(
+            entropy_srcs=[f"instance {rng.integers(2**62)}"])
         detail += " (own series)"
     return _dataset_bytes(ds), detail
 

@@ -64,8 +64,10 @@ def _folder(root: Path, name: str, good: list[Path], group: list[mutants.Mutant]
             os.link(p, folder / p.name)
         except OSError:
             shutil.copy2(p, folder / p.name)
+    now = time.time()
     for m in group:
         (folder / f"{m.name}.dcm").write_bytes(m.data)
+        os.utime(folder / f"{m.name}.dcm", (now, now))  # copies of one age: ties go by name, reproducibly
     return folder
 
 

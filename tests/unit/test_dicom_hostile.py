@@ -334,3 +334,21 @@ def test_load_raises_only_documented_errors_for_an_unloadable_series(tmp_path: P
         p.write_bytes(b"gone")
     with pytest.raises(DicomReadError):
         load_series(series)
+
+
+def test_dynamic_series_with_one_unreadable_plane_keeps_the_complete_time_points(tmp_path: Path) -> None:
+    from workstation.core.volume import VolumeSeries
+    from workstation.io.dicom import load_time_series
+    from workstation.io.dicom_write import write_time_series
+
+    vol = cases.volume(shape=(4, 8, 8))
+    frames = [vol.with_array((vol.array + 7 * t).astype(np.int16)) for t in range(3)]
+    paths = write_time_series(VolumeSeries(tuple(frames), (0.0, 2.0, 4.0)), tmp_path, slope=1.0, intercept=-1024.0)
+    (series,) = scan(tmp_path).series
+    cases.truncate(paths[-1], keep_pixel_bytes=10)  # the last plane of the last time point
+    loaded = load_time_series(series)
+    assert loaded.times == (0.0, 2.0)
+    for got, want in zip(loaded.volumes, frames):
+        np.testing.assert_array_equal(got.array, want.array)
+    assert [Path(p).name for p, _ in loaded.meta["skipped_files"]] == [paths[-1].name]
+    assert any(i.startswith("incomplete dynamic series") for i in loaded.meta["issues"])

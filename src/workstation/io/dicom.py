@@ -10,7 +10,7 @@ kept when exact), planes sorted along the slice normal, geometry in DICOM LPS mm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -103,7 +103,8 @@ def _decode(
             path, reason = skipped[0]
             raise DicomReadError(path, reason)
         row = {frame_key(f): i for i, f in enumerate(frames)}
-        plan = plan_series(kept, slice_spacing_hint=_hint(meta))
+        again = plan_series(kept, slice_spacing_hint=_hint(meta))
+        plan = replace(again, issues=tuple(dict.fromkeys(plan.issues + again.issues)))  # both plans' findings
         frames = _planes(plan, everything)
         survivors = allocate((len(frames), *raw.shape[1:]), raw.dtype)
         np.take(raw, [row[frame_key(f)] for f in frames], axis=0, out=survivors)
@@ -168,11 +169,12 @@ def load_series(
         or the series holds no image planes.  Nothing else is raised for a bad file.
     """
     extras, meta = _extras_and_meta(series)
-    decoded = _decode(_plan(series, meta), False, extras, meta, progress, workers)
+    first = _plan(series, meta)
+    decoded = _decode(first, False, extras, meta, progress, workers)
     plan = decoded.plan
     issues = list(plan.issues)
-    if plan.is_dynamic:
-        issues.append(f"dynamic series: {len(plan.time_points)} time points; the first is loaded")
+    if first.is_dynamic:
+        issues.append(f"dynamic series: {len(first.time_points)} time points; the first is loaded")
     report(progress, 1.0, "Series loaded")
     volume_meta = _volume_meta(meta, extras, decoded, issues)
     return _make_volume(decoded.values, plan, series.modality or str(meta.get("modality") or ""), volume_meta)

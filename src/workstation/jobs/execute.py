@@ -115,10 +115,7 @@ def run_study(
     folder as it was.  Messages and logs name no patient (the study's identity is
     registered for redaction first, also on a Dask worker).
     """
-    from workstation.analyses import (  # the registry sits above jobs; see pyproject
-        get,
-        names,
-    )
+    from workstation.analyses import get, names  # the registry sits above jobs; see pyproject
 
     add_vocabulary(names())
     register_sensitive([study.patient_name, study.patient_id])

@@ -5,10 +5,14 @@ Models are found in two folders, each holding a ``manifest.json``:
 * the built-in folder, ``models/`` shipped with the application (in a source checkout
   or editable install the repository's ``models/``; in a package ``workstation/models``);
 * the user's folder, from the ``WORKSTATION_MODELS_DIR`` environment variable or a
-  setting passed in.  A user model with the same name as a built-in one replaces it.
+  setting passed in.  A user model with the same name as a built-in one replaces it,
+  when it can be used: otherwise the built-in one is used, and a warning says why.
 
-:func:`verify` checks the file's SHA-256 against the manifest and the network's input
-and output tensors against the entry before any session is created for it.
+A fault in the user's folder (a truncated manifest, a bad item, a missing or changed
+file) costs only what is faulty, never the built-in models.  :func:`verify` checks the
+file's SHA-256 against the manifest, the network's input and output tensors against
+the entry, and that the labels name exactly the network's output channels, before any
+session is created for it.
 """
 
 from __future__ import annotations
@@ -50,15 +54,6 @@ def user_models_dir(setting: Optional[str | Path] = None) -> Optional[Path]:
     """The user's models folder: ``WORKSTATION_MODELS_DIR`` wins over ``setting``."""
     chosen = os.environ.get(ENV_VAR) or setting
     return Path(chosen).expanduser() if chosen else None
-
-
-def model_dirs(user_dir: Optional[str | Path] = None) -> list[Path]:
-    """Folders searched for manifests, built-in first (later ones override earlier)."""
-    dirs = [builtin_models_dir()]
-    user = user_models_dir(user_dir)
-    if user is not None:
-        dirs.append(user)
-    return dirs
 
 
 def load_manifest(paths: Path | str | Iterable[Path | str]) -> list[ModelEntry]:
