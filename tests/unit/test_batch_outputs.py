@@ -128,10 +128,16 @@ def test_stale_staging_of_dead_writers_is_removed(tmp_path: Path) -> None:
         folder.mkdir(parents=True)
         (folder / "map.nii.gz").write_bytes(b"partial")
     (study / "calcium.json").write_text("{}")
-    old = study / ".staging-calcium-oldstyle"
+    old, old_temp, users = study / ".staging-calcium-oldstyle", study / ".calcium.json.k3j2.tmp", study / ".notes.tmp"
     old.mkdir()
-    os.utime(old, (0, 0))
+    old_temp.write_text("{")
+    users.write_text("not ours")
+    not_a_study = tmp_path / "notes"
+    (not_a_study / f"{dead_prefix}x5").mkdir(parents=True)
+    for p in (old, old_temp, users):
+        os.utime(p, (0, 0))
     removed = clean_stale(tmp_path)
-    assert set(removed) == {study / f"{dead_prefix}x1", old, other / f"{dead_prefix}x4", other}
+    assert set(removed) == {study / f"{dead_prefix}x1", old, old_temp, other / f"{dead_prefix}x4", other}
     assert sorted(p.name for p in study.iterdir()) == sorted(
-        [f"{staging_prefix('calcium')}x2", ".staging-calcium@otherhost@1@x3", "calcium.json"])
+        [f"{staging_prefix('calcium')}x2", ".staging-calcium@otherhost@1@x3", "calcium.json", ".notes.tmp"])
+    assert (not_a_study / f"{dead_prefix}x5").is_dir()  # only study folders are looked into

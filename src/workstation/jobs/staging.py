@@ -36,6 +36,8 @@ STAGING = ".staging-"
 #: once this old.
 ORPHAN_AGE_S = 3600.0
 _OWNER = re.compile(r"^\.staging-[^@]*@(?P<host>[^@]+)@(?P<pid>\d+)@")
+_OLD_TEMP = re.compile(r"^\..+\.json\..+\.tmp$")  # a record's temporary file, older versions
+_STUDY = re.compile(r"^[0-9.]+$")  # study folders are named by StudyInstanceUID
 
 
 def _host() -> str:
@@ -51,7 +53,9 @@ def _stale(entry: Path) -> bool:
     match = _OWNER.match(entry.name)
     if match is not None and match["host"] == _host():
         return not process_alive(int(match["pid"]))
-    if match is None and (entry.name.startswith(STAGING) or entry.name.endswith(".tmp")):  # older versions
+    old_style = (entry.is_dir() and entry.name.startswith(STAGING)) or (
+        entry.is_file() and _OLD_TEMP.match(entry.name) is not None)
+    if match is None and old_style:
         try:
             return time.time() - entry.stat().st_mtime > ORPHAN_AGE_S
         except OSError:
@@ -60,14 +64,16 @@ def _stale(entry: Path) -> bool:
 
 
 def clean_stale(out_dir: Path) -> list[Path]:
-    """Remove staging folders and temporary files of dead writers under ``out_dir``.
+    """Remove staging folders and temporary files of dead writers in ``out_dir``'s study folders.
 
-    Study folders left empty by them are removed too.  Returns what was removed.
+    Only folders named like a StudyInstanceUID are looked into, and only names this
+    module (or an older version) writes are removed; study folders left empty by them
+    are removed too.  Returns what was removed.
     """
     removed: list[Path] = []
     if not out_dir.is_dir():
         return removed
-    for study in sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for study in sorted(p for p in out_dir.iterdir() if p.is_dir() and _STUDY.match(p.name)):
         try:
             entries = [e for e in study.iterdir() if e.name.startswith(".") and _stale(e)]
         except OSError:
