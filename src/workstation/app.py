@@ -110,12 +110,15 @@ def display_missing() -> bool:
 
 def run_gui(args: argparse.Namespace) -> int:
     """The desktop application with logging and crash reports set up around it."""
+    from workstation.analyses import names
     from workstation.core import crash
     from workstation.core.logs import shutdown_logging
+    from workstation.core.redact import add_vocabulary
 
     if display_missing():
         print(NO_DISPLAY, file=sys.stderr)
         return USAGE_ERROR
+    add_vocabulary(names())  # the program's words are never taken for a patient's name
     log_file = setup_logging(logging.DEBUG if args.verbose else logging.INFO)
     crash.install("workstation")
     try:

@@ -190,6 +190,35 @@ def test_open_folder_scans_and_loads(qtbot: QtBot, window: MainWindow, tmp_path:
     assert window.context.volume is not None and window.context.series.uid == uid
 
 
+def test_a_slice_that_cannot_be_decoded_is_named_in_the_load_report(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, ct: Volume
+) -> None:
+    """The rest of the series loads; the file left out is a row of the load report."""
+    import struct
+
+    import pydicom
+    from pydicom.uid import RLELossless
+
+    from workstation.io.dicom_write import write_series
+
+    small = Volume(ct.array[::6, ::4, ::4], spacing=(15.0, 3.2, 2.4), origin=ct.origin, modality="CT")
+    paths = write_series(small, tmp_path / "series", modality="CT")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.compress(RLELossless, generate_instance_uid=False)
+        ds.save_as(path, enforce_file_format=True)
+    data = bytearray(paths[1].read_bytes())
+    items = data.index(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff") + 12  # encapsulated pixel data
+    fragment = items + 8 + struct.unpack("<I", data[items + 4: items + 8])[0] + 8  # after the offset table
+    data[fragment + 4: fragment + 8] = struct.pack("<I", 0xFFFFFF)  # first RLE segment past the end
+    paths[1].write_bytes(bytes(data))
+    with qtbot.waitSignal(window.loader.series_loaded, timeout=20000):
+        window.open_paths([tmp_path / "series"])
+    assert window.context.volume is not None and window.context.volume.shape[0] == small.shape[0] - 1
+    rows = dict(window.load_report.rows())
+    assert rows[str(paths[1])].startswith("cannot decode pixel data (RLE Lossless)")
+
+
 def test_preset_combo_follows_window(window: MainWindow, ct: Volume) -> None:
     window.context.set_loaded(None, None, ct)
     combo = window.toolbar.preset_combo

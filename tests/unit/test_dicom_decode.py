@@ -159,13 +159,24 @@ def test_threads_and_single_thread_agree(tmp_path: Path) -> None:
     np.testing.assert_array_equal(one, vol.array)
 
 
-def test_file_truncated_after_scan_names_file_and_sizes(tmp_path: Path) -> None:
-    paths = cases.write(cases.volume(shape=(3, 16, 16)), tmp_path)
+def test_file_truncated_after_scan_leaves_a_gap_and_names_file_and_sizes(tmp_path: Path) -> None:
+    """One unreadable slice costs that slice only: the others load in place, the gap is an issue."""
+    vol = cases.volume(shape=(5, 16, 16))
+    paths = cases.write(vol, tmp_path)
     (series,) = scan(tmp_path).series
-    cases.truncate(paths[1], keep_pixel_bytes=200)
-    with pytest.raises(DicomReadError) as info:
+    cases.truncate(paths[2], keep_pixel_bytes=200)
+    loaded = load_series(series)
+    np.testing.assert_array_equal(loaded.array, vol.array[[0, 1, 3, 4]])
+    assert loaded.origin == pytest.approx(vol.origin)
+    reason = "truncated pixel data (expected 512 bytes, found 200)"
+    assert loaded.meta["skipped_files"] == [(str(paths[2]), reason)]
+    issues = loaded.meta["issues"]
+    assert any(i.startswith("missing slices: gap of 5.00 mm after plane 1") for i in issues), issues
+    assert f"1 file(s) left out, their pixels could not be read ({paths[2].name}: {reason})" in issues
+    for p in paths:
+        cases.truncate(p, keep_pixel_bytes=10)
+    with pytest.raises(DicomReadError, match=r"truncated pixel data \(expected 512 bytes, found 10\)"):
         load_series(series)
-    assert str(info.value) == f"{paths[1].name}: truncated pixel data (expected 512 bytes, found 200)"
 
 
 def test_undecodable_pixels_name_the_file(tmp_path: Path) -> None:

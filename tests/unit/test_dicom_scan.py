@@ -112,7 +112,7 @@ def test_duplicate_copy_of_an_instance_is_reported_once(tmp_path: Path) -> None:
     shutil.copy(paths[1], tmp_path / "b" / "copy.dcm")
     result = scan(tmp_path)
     assert result.series[0].n_frames == 3
-    assert _by_name(result.problems) == {"copy.dcm": "duplicate of an instance already found"}
+    assert _by_name(result.problems) == {"copy.dcm": "duplicate of an instance already found (IM00002.dcm)"}
 
 
 def test_progress_reported_and_cancel_stops_the_scan(tmp_path: Path) -> None:

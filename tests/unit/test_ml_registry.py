@@ -62,7 +62,7 @@ def test_missing_file_message(model_dir: Path) -> None:
 @pytest.mark.parametrize("name, model_kwargs, message", [
     ("wrong-tile", {"tile": (4, 8, 16)}, r"'wrong-tile': input 'image' has shape"),
     ("u8", {"elem": "UINT8"}, r"'u8': input 'image' has type tensor\(uint8\)"),
-    ("k", {"classes": 2}, r"'k': output 'logits' has shape"),
+    ("k", {"classes": 2}, r"'k' in .*manifest\.json: the network's output 'logits' has 2 channels"),
     ("n", {"in_name": "x"}, r"no input called 'image'"),
 ])
 def test_model_not_matching_its_entry_is_rejected(tmp_path: Path, name: str, model_kwargs: dict,

@@ -144,7 +144,8 @@ def uninstall() -> None:
             faulthandler.enable(file=sys.__stderr__, all_threads=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -163,7 +164,7 @@ def collect_fatal_reports(folder: Optional[Path] = None) -> list[Path]:
     found: list[Path] = []
     for path in sorted((folder or paths.log_dir()).glob("fatal-*.txt")):
         pid_text = path.stem.partition("-")[2]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _alive(int(pid_text)):
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or process_alive(int(pid_text)):
             continue
         try:
             text = path.read_text(encoding="utf-8", errors="replace")

@@ -52,6 +52,8 @@ class Volume:
         direction = np.asarray(self.direction, dtype=float)
         if direction.shape != (3, 3):
             raise ValueError(f"direction must be 3x3, got {direction.shape}")
+        if not np.all(np.isfinite(direction)) or abs(float(np.linalg.det(direction))) < 1e-6:
+            raise ValueError(f"direction must be finite with independent axes, got {direction.tolist()}")
         direction = direction.copy()
         direction.setflags(write=False)
         object.__setattr__(self, "direction", direction)
@@ -89,7 +91,7 @@ class Volume:
     def is_axial(self, tolerance_deg: float = 1.0) -> bool:
         """True when slices are perpendicular to the patient's head-foot axis."""
         normal = self.direction[:, 2]
-        cos = abs(float(normal[2])) / max(float(np.linalg.norm(normal)), 1e-12)
+        cos = abs(float(normal[2])) / float(np.linalg.norm(normal))  # non-zero: checked on creation
         return cos >= np.cos(np.deg2rad(tolerance_deg))
 
     def with_array(self, array: NDArray[Any], **changes: Any) -> "Volume":

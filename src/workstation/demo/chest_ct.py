@@ -22,9 +22,9 @@ from typing import Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.demo.cache import ensure_written
 from workstation.core.volume import Volume
 from workstation.demo import phantom_shapes as ps
+from workstation.demo.cache import ensure_written
 from workstation.demo.coronary_lesions import LESIONS, SPECKS, CalciumTruth, place_lesion
 
 PATIENT = {
@@ -34,6 +34,8 @@ PATIENT = {
     "PatientSex": "M",
     "PatientBirthDate": "19690301",
     "StudyDate": "20240115",
+    "StudyTime": "093000",
+    "StudyID": "1",
     "StudyDescription": "Demo chest CT, coronary calcium",
 }
 
@@ -159,7 +161,7 @@ def write_chest_ct(folder: str | Path, seed: int = 0, **kwargs: object) -> Calci
     volume, truth = generate_chest_ct(seed, **kwargs)  # type: ignore[arg-type]
     tags: dict[str, object] = dict(PATIENT)
     tags.update({"KVP": 120, "Manufacturer": "Workstation demo", "BodyPartExamined": "CHEST",
-                 "ConvolutionKernel": "B35f", "AccessionNumber": "DEMO0001"})
+                 "ConvolutionKernel": "B35f", "AccessionNumber": "DEMO0001", "PatientPosition": "HFS"})
     write_series(
         volume, folder, modality="CT", tags=tags, series_description="Calcium score 3.0 mm",
         slope=1.0, intercept=-1024.0, slice_thickness=volume.spacing[0],

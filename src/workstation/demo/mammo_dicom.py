@@ -87,7 +87,9 @@ def mg_dataset(
     ds.ImageLaterality = laterality
     ds.ViewPosition = position
     code, meaning = VIEW_CODES[position]
-    ds.ViewCodeSequence = Sequence([_code(code, "SCT", meaning)])
+    view_code = _code(code, "SCT", meaning)
+    view_code.ViewModifierCodeSequence = Sequence([])  # type 2 in the mammography image module: no modifier
+    ds.ViewCodeSequence = Sequence([view_code])
     ds.PatientOrientation = list(orientation)
     ds.PositionerType = "MAMMOGRAPHIC"
     ds.DetectorType = "DIRECT"
@@ -96,7 +98,11 @@ def mg_dataset(
     ds.PixelSpacing = [f"{spacing_mm:.4f}", f"{spacing_mm:.4f}"]
     ds.ImagerPixelSpacing = [f"{spacing_mm:.4f}", f"{spacing_mm:.4f}"]
     ds.PixelSpacingCalibrationType = "GEOMETRY"
+    ds.PixelSpacingCalibrationDescription = "synthetic image: detector geometry, no magnification"
     ds.EstimatedRadiographicMagnificationFactor = 1.0
+    ds.OrganExposed = "BREAST"
+    ds.AcquisitionContextSequence = Sequence([])
+    ds.LossyImageCompression = "00"
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = int(image.shape[0]), int(image.shape[1])
@@ -105,6 +111,7 @@ def mg_dataset(
     ds.PixelIntensityRelationshipSign = -1 if for_processing else 1
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
     pixels = to_for_processing(image) if for_processing else np.asarray(image, dtype=np.uint16)
+    ds.PresentationLUTShape = "IDENTITY"  # MONOCHROME2: no inversion
     if not for_processing:
         ds.WindowCenter, ds.WindowWidth = 2048, 4096
         ds.VOILUTFunction = "LINEAR"

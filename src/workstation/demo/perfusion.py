@@ -26,8 +26,8 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.demo.cache import ensure_written
 from workstation.core.volume import Volume, VolumeSeries
+from workstation.demo.cache import ensure_written
 
 RHO = 1.04
 K_H = 0.55 / 0.75
@@ -144,7 +144,8 @@ def write_perfusion(folder: str | Path, seed: int = 0, **kwargs: Any) -> Perfusi
     series, truth = generate_perfusion(seed, **kwargs)
     tags = patient_tags("Demo^Perfusion", "DEMO-PERF", sex="O", age_years=70, study_date="20260101",
                         study_description="CT brain perfusion (synthetic)", accession="DEMOPERF1")
-    tags.update({"KVP": 80, "Manufacturer": "Workstation demo", "BodyPartExamined": "HEAD"})
+    tags.update({"KVP": 80, "Manufacturer": "Workstation demo", "BodyPartExamined": "HEAD", "PatientPosition": "HFS",
+                 "StudyTime": "100000", "StudyID": "1"})
     write_time_series(series, folder, tags=tags, modality="CT", series_description="CT perfusion 5 mm",
                       slope=1.0, intercept=-1024.0)
     return truth

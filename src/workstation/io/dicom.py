@@ -10,6 +10,7 @@ kept when exact), planes sorted along the slice normal, geometry in DICOM LPS mm
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -64,32 +65,77 @@ def _extras_and_meta(series: Series) -> tuple[Extras, dict[str, Any]]:
     return extras, meta
 
 
+def _hint(meta: dict[str, Any]) -> Optional[float]:
+    return meta.get("spacing_between_slices") or meta.get("slice_thickness")
+
+
 def _plan(series: Series, meta: dict[str, Any]) -> GeometryPlan:
-    hint = meta.get("spacing_between_slices") or meta.get("slice_thickness")
-    return plan_series(series.frames, slice_spacing_hint=hint)
+    return plan_series(series.frames, slice_spacing_hint=_hint(meta))
+
+
+@dataclass
+class _Decoded:
+    """Physical values of the planes of ``plan`` (in its order), and what was left out."""
+
+    plan: GeometryPlan
+    values: np.ndarray
+    applied: bool
+    notes: list[str]
+    skipped: list[tuple[str, str]]
 
 
 def _decode(
-    frames: tuple[FrameRef, ...], extras: Extras, progress: Optional[ProgressFn], workers: Optional[int],
-    allocate: Allocator = np.empty,
-) -> tuple[np.ndarray, bool, list[str]]:
-    raw, notes = read_planes(frames, extras, progress=scaled(progress, 0.0, 0.9), workers=workers,
-                             allocate=allocate)
+    plan: GeometryPlan, everything: bool, extras: Extras, meta: dict[str, Any], progress: Optional[ProgressFn],
+    workers: Optional[int], allocate: Allocator = np.empty,
+) -> _Decoded:
+    """Decode the planes of ``plan`` (every time point, or the first); files that fail are left out.
+
+    The planes of the other files are planned again, so a left-out plane shows as a
+    gap (a "missing slices" issue), never as a shifted volume.
+    """
+    frames = _planes(plan, everything)
+    raw, notes, failed = read_planes(frames, extras, progress=scaled(progress, 0.0, 0.9), workers=workers,
+                                     allocate=allocate)
+    skipped = sorted(failed.items())
+    if failed:
+        kept = [f for f in frames if str(f.path) not in failed]
+        if not kept:
+            path, reason = skipped[0]
+            raise DicomReadError(path, reason)
+        row = {frame_key(f): i for i, f in enumerate(frames)}
+        again = plan_series(kept, slice_spacing_hint=_hint(meta))
+        plan = replace(again, issues=tuple(dict.fromkeys(plan.issues + again.issues)))  # both plans' findings
+        frames = _planes(plan, everything)
+        survivors = allocate((len(frames), *raw.shape[1:]), raw.dtype)
+        np.take(raw, [row[frame_key(f)] for f in frames], axis=0, out=survivors)
+        raw = survivors
     chosen = [extras[frame_key(f)] for f in frames]
     values, applied = rescale(raw, [e.slope for e in chosen], [e.intercept for e in chosen], workers=workers,
                               allocate=allocate)
-    return values, applied, notes
+    return _Decoded(plan, values, applied, notes, skipped)
+
+
+def _planes(plan: GeometryPlan, everything: bool) -> tuple[FrameRef, ...]:
+    return tuple(f for planes in plan.time_points for f in planes) if everything else plan.frames
+
+
+def _skipped_issue(skipped: list[tuple[str, str]]) -> list[str]:
+    if not skipped:
+        return []
+    named = "; ".join(f"{Path(p).name}: {reason}" for p, reason in skipped)
+    return [f"{len(skipped)} file(s) left out, their pixels could not be read ({named})"]
 
 
 def _volume_meta(
-    meta: dict[str, Any], extras: Extras, first: FrameRef, applied: bool, issues: list[str]
+    meta: dict[str, Any], extras: Extras, decoded: _Decoded, issues: list[str]
 ) -> dict[str, Any]:
     out = {k: meta.get(k) for k in META_KEYS}
-    window = extras[frame_key(first)].window
+    window = extras[frame_key(decoded.plan.frames[0])].window
     if window is not None and out.get("window_center") is None:
         out["window_center"], out["window_width"] = window
-    out["rescale_applied"] = applied
-    out["issues"] = list(issues)
+    out["rescale_applied"] = decoded.applied
+    out["issues"] = list(issues) + _skipped_issue(decoded.skipped) + decoded.notes
+    out["skipped_files"] = list(decoded.skipped)
     return out
 
 
@@ -111,23 +157,27 @@ def load_series(
 
     The planes of the majority image size and orientation are stacked in order along
     the slice normal; the others, missing slices, uneven spacing, gantry tilt and
-    duplicates are listed in ``volume.meta['issues']``.  A dynamic series loads its
-    first time point (see :func:`load_time_series`).
+    duplicates are listed in ``volume.meta['issues']``.  A file whose pixels cannot be
+    read or decoded is left out (the rest still loads, with a gap where its planes
+    were): ``volume.meta['skipped_files']`` lists ``(path, reason)`` for each.  A
+    dynamic series loads its first time point (see :func:`load_time_series`).
 
     Raises
     ------
     DicomReadError
-        Naming the file whose pixels cannot be read or decoded.
+        Naming the file and the fault when no plane at all can be read or decoded,
+        or the series holds no image planes.  Nothing else is raised for a bad file.
     """
     extras, meta = _extras_and_meta(series)
-    plan = _plan(series, meta)
+    first = _plan(series, meta)
+    decoded = _decode(first, False, extras, meta, progress, workers)
+    plan = decoded.plan
     issues = list(plan.issues)
-    if plan.is_dynamic:
-        issues.append(f"dynamic series: {len(plan.time_points)} time points; the first is loaded")
-    values, applied, notes = _decode(plan.frames, extras, progress, workers)
+    if first.is_dynamic:
+        issues.append(f"dynamic series: {len(first.time_points)} time points; the first is loaded")
     report(progress, 1.0, "Series loaded")
-    volume_meta = _volume_meta(meta, extras, plan.frames[0], applied, issues + notes)
-    return _make_volume(values, plan, series.modality or str(meta.get("modality") or ""), volume_meta)
+    volume_meta = _volume_meta(meta, extras, decoded, issues)
+    return _make_volume(decoded.values, plan, series.modality or str(meta.get("modality") or ""), volume_meta)
 
 
 def load_time_series(
@@ -144,16 +194,15 @@ def load_time_series(
     all time points share (page-locked memory when the series is bound for a GPU).
     """
     extras, meta = _extras_and_meta(series)
-    plan = _plan(series, meta)
+    decoded = _decode(_plan(series, meta), True, extras, meta, progress, workers, allocate)
+    plan, values = decoded.plan, decoded.values
     issues = list(plan.issues)
-    everything = tuple(f for planes in plan.time_points for f in planes)
-    values, applied, notes = _decode(everything, extras, progress, workers, allocate)
     n_z = len(plan.frames)
     times = plan.times_s or _trigger_times(plan, extras)
     if times is None:
         times = tuple(float(k) for k in range(len(plan.time_points)))
         issues.append("no usable times: time points numbered 0, 1, 2... s")
-    volume_meta = _volume_meta(meta, extras, plan.frames[0], applied, issues + notes)
+    volume_meta = _volume_meta(meta, extras, decoded, issues)
     modality = series.modality or str(meta.get("modality") or "")
     volumes = tuple(
         _make_volume(values[k * n_z : (k + 1) * n_z], plan, modality, volume_meta)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -44,11 +45,13 @@ def read_planes(
     progress: Optional[ProgressFn] = None,
     workers: Optional[int] = None,
     allocate: Allocator = np.empty,
-) -> tuple[np.ndarray, list[str]]:
+) -> tuple[np.ndarray, list[str], dict[str, str]]:
     """Stored values of ``frames`` as a ``(n, rows, columns)`` array, in the given order.
 
-    Returns the array (stored dtype, no rescale) and notes on conversions made
-    (colour to luminance).  ``allocate(shape, dtype)`` makes the output array.
+    Returns the array (stored dtype, no rescale), notes on conversions made (colour
+    to luminance) and, per file whose pixels could not be read or decoded, the
+    reason (its planes are left as allocated).  ``allocate(shape, dtype)`` makes
+    the output array.
     """
     layouts = [extras[frame_key(f)].layout for f in frames]
     dtype = np.result_type(*{lay.dtype for lay in layouts})
@@ -58,14 +61,15 @@ def read_planes(
     for i, f in enumerate(frames):
         by_file[str(f.path)].append((i, f.frame or 0))
     notes: set[str] = set()
+    failed: dict[str, str] = {}
     tasks = [(Path(p), jobs, extras[frame_key(frames[jobs[0][0]])].layout) for p, jobs in by_file.items()]
     _run_parallel(
-        [lambda t=t: _read_file(t[0], t[1], t[2], out, notes) for t in tasks],
+        [partial(_read_file, path, jobs, layout, out, notes, failed) for path, jobs, layout in tasks],
         progress,
         "Decoding planes",
         workers or default_workers(),
     )
-    return out, sorted(notes)
+    return out, sorted(notes), failed
 
 
 def _run_parallel(
@@ -96,12 +100,16 @@ def _chunks(n: int, workers: int) -> list[slice]:
 
 
 def _read_file(
-    path: Path, jobs: list[tuple[int, int]], layout: PixelLayout, out: np.ndarray, notes: set[str]
+    path: Path, jobs: list[tuple[int, int]], layout: PixelLayout, out: np.ndarray, notes: set[str],
+    failed: dict[str, str],
 ) -> None:
-    if layout.offset is not None and layout.samples_per_pixel == 1:
-        _read_native(path, jobs, layout, out)
-    else:
-        _read_with_pydicom(path, jobs, layout, out, notes)
+    try:
+        if layout.offset is not None and layout.samples_per_pixel == 1:
+            _read_native(path, jobs, layout, out)
+        else:
+            _read_with_pydicom(path, jobs, layout, out, notes)
+    except DicomReadError as exc:
+        failed[str(path)] = exc.reason
 
 
 def _read_native(path: Path, jobs: list[tuple[int, int]], layout: PixelLayout, out: np.ndarray) -> None:
@@ -112,7 +120,7 @@ def _read_native(path: Path, jobs: list[tuple[int, int]], layout: PixelLayout, o
             for index, frame in jobs:
                 fh.seek(int(layout.offset) + frame * nbytes)  # type: ignore[arg-type]
                 target = out[index] if direct else np.empty((layout.rows, layout.columns), layout.dtype)
-                got = fh.readinto(memoryview(target).cast("B"))
+                got = fh.readinto(target.data.cast("B"))
                 if got != nbytes:
                     raise DicomReadError(path, f"truncated pixel data (expected {nbytes} bytes, found {got or 0})")
                 _fix_high_bits(target, layout)
@@ -137,19 +145,23 @@ def _fix_high_bits(plane: np.ndarray, layout: PixelLayout) -> None:
 def _read_with_pydicom(
     path: Path, jobs: list[tuple[int, int]], layout: PixelLayout, out: np.ndarray, notes: set[str]
 ) -> None:
-    import pydicom
+    from workstation.core.redact import redact
+    from workstation.io.dicom_open import open_dataset
 
+    ds = open_dataset(path)  # checked again: the file may have changed since the scan
     try:
-        ds = pydicom.dcmread(path, force=True)
-        pixels = ds.pixel_array
-    except DicomReadError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - codec faults name the file
+        pixels = np.asarray(ds.pixel_array)
+    except BaseException as exc:  # noqa: BLE001 - codec faults (a Rust codec panics) name the file
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
         syntax = _syntax_name(layout.transfer_syntax)
-        raise DicomReadError(path, f"cannot decode pixel data ({syntax}): {exc}") from None
+        detail = redact(str(exc) or type(exc).__name__)[:200]
+        raise DicomReadError(path, f"cannot decode pixel data ({syntax}): {detail}") from None
     color = layout.samples_per_pixel > 1
     if layout.n_frames == 1 or (pixels.ndim == (3 if color else 2)):
         pixels = pixels[None]
+    if pixels.shape[1:3] != (layout.rows, layout.columns) or pixels.ndim != (4 if color else 3):
+        raise DicomReadError(path, f"decoded pixel data has shape {pixels.shape}, not {layout.rows} x {layout.columns}")
     if color:
         notes.add("colour planes converted to luminance (0.299 R + 0.587 G + 0.114 B)")
     for index, frame in jobs:
@@ -196,7 +208,7 @@ def rescale(
             flat = raw[part].reshape(part.stop - part.start, -1)
             lo[part], hi[part] = flat.min(axis=1), flat.max(axis=1)
 
-        _run_parallel([lambda p=p: bounds(p) for p in parts], None, "", workers)
+        _run_parallel([partial(bounds, p) for p in parts], None, "", workers)
         ends = np.concatenate([lo * s + c, hi * s + c])
         if ends.min() >= -32768 and ends.max() <= 32767:
             if raw.dtype == np.int16 and identity:
@@ -211,7 +223,7 @@ def rescale(
                 else:
                     out[part] = raw[part].astype(np.int32) * si[part] + ci[part]
 
-            _run_parallel([lambda p=p: to_int(p) for p in parts], None, "", workers)
+            _run_parallel([partial(to_int, p) for p in parts], None, "", workers)
             return out, not identity
     out32 = allocate(raw.shape, np.float32)
     sf, cf = s[:, None, None], c[:, None, None]
@@ -219,5 +231,5 @@ def rescale(
     def to_float(part: slice) -> None:
         out32[part] = raw[part] * sf[part] + cf[part]
 
-    _run_parallel([lambda p=p: to_float(p) for p in parts], None, "", workers)
+    _run_parallel([partial(to_float, p) for p in parts], None, "", workers)
     return out32, not identity

@@ -16,14 +16,28 @@ from pydicom.dataset import Dataset
 
 from workstation.core.study import FrameRef
 from workstation.io.dicom_layout import FrameExtra, PixelLayout
-from workstation.io.dicom_values import as_float, as_floats, as_int, dt_seconds, first_text, tm_seconds, value
+from workstation.io.dicom_values import as_float, as_floats, as_int, dt_seconds, first_text, optional, tm_seconds, value
+from workstation.io.errors import DicomReadError
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _item(ds: Optional[Dataset], keyword: str) -> Optional[Dataset]:
-    if ds is None:
+    seq = optional(ds, keyword)
+    if not seq or not isinstance(seq[0], Dataset):
         return None
-    seq = ds.get(keyword)
-    return seq[0] if seq else None
+    return seq[0]
+
+
+def n_frames_of(path: Path, ds: Dataset) -> int:
+    """NumberOfFrames (1 when absent); any other value than a positive integer is a fault."""
+    raw = value(ds, "NumberOfFrames")
+    if raw is None or raw == "":
+        return 1
+    number = as_float(raw)
+    if number is None or number < 1 or number != int(number):
+        raise DicomReadError(path, f"NumberOfFrames {first_text(raw)!r} is not a positive integer")
+    return int(number)
 
 
 class _Groups:
@@ -50,31 +64,66 @@ def _time_of(ds: Dataset) -> Optional[float]:
         ("AcquisitionTime", tm_seconds),
         ("ContentTime", tm_seconds),
     ):
-        value = parse(ds.get(keyword))
-        if value is not None:
-            return value
+        found = parse(optional(ds, keyword))
+        if found is not None:
+            return found
     return None
 
 
-def _rescale_of(ds: Optional[Dataset], modality: str) -> tuple[Optional[float], Optional[float]]:
+def _number(path: Path, ds: Dataset, keyword: str) -> Optional[float]:
+    """A finite number, None when absent; present but unusable (NaN, text) is a fault."""
+    raw = value(ds, keyword)
+    if raw is None or raw == "" or raw == []:
+        return None
+    number = as_float(raw)
+    if number is None:
+        raise DicomReadError(path, f"{keyword} {first_text(raw)!r} is not a finite number")
+    return number
+
+
+def _numbers(path: Path, ds: Optional[Dataset], keyword: str, n: int) -> Optional[tuple[float, ...]]:
+    """Exactly ``n`` finite numbers, None when absent; present but malformed is a fault."""
+    raw = optional(ds, keyword) if ds is not None else None
+    if raw is None or raw == "" or raw == []:
+        return None
+    numbers = as_floats(raw, n)
+    if numbers is None:
+        raise DicomReadError(path, f"{keyword} is not {n} finite numbers")
+    return numbers
+
+
+def _rescale_of(path: Path, ds: Optional[Dataset], modality: str) -> tuple[Optional[float], Optional[float]]:
     if ds is None:
         return None, None
-    slope = as_float(value(ds, "RescaleSlope"))
-    intercept = as_float(value(ds, "RescaleIntercept"))
+    slope = _number(path, ds, "RescaleSlope")
+    intercept = _number(path, ds, "RescaleIntercept")
     if slope is None and modality == "RTDOSE":
-        slope = as_float(value(ds, "DoseGridScaling"))
+        slope = _number(path, ds, "DoseGridScaling")
     return slope, intercept
+
+
+def _check_rescale(path: Path, layout: PixelLayout, slope: float, intercept: float) -> None:
+    """Stored values times ``slope`` plus ``intercept`` must be finite float32 numbers."""
+    if slope == 0:
+        raise DicomReadError(path, "RescaleSlope 0 would make every value equal")
+    bits = layout.bits_stored
+    lo, hi = (-(2.0 ** (bits - 1)), 2.0 ** (bits - 1)) if layout.pixel_representation else (0.0, 2.0 ** bits)
+    if max(abs(lo * slope + intercept), abs(hi * slope + intercept)) > FLOAT32_MAX:
+        raise DicomReadError(
+            path, f"RescaleSlope {slope:g} and RescaleIntercept {intercept:g} give values beyond the float32 range")
 
 
 def _window_of(ds: Optional[Dataset]) -> Optional[tuple[float, float]]:
     if ds is None:
         return None
-    center, width = as_float(value(ds, "WindowCenter")), as_float(value(ds, "WindowWidth"))
-    return None if center is None or width is None else (center, width)
+    center, width = as_float(optional(ds, "WindowCenter")), as_float(optional(ds, "WindowWidth"))
+    if center is None or width is None or width <= 0 or max(abs(center), width) > FLOAT32_MAX:
+        return None
+    return center, width
 
 
 def _grid_offsets(ds: Dataset, n_frames: int) -> Optional[np.ndarray]:
-    offsets = value(ds, "GridFrameOffsetVector")
+    offsets = optional(ds, "GridFrameOffsetVector")
     values = as_floats(offsets, n_frames) if offsets is not None else None
     return None if values is None else np.asarray(values)
 
@@ -82,40 +131,46 @@ def _grid_offsets(ds: Dataset, n_frames: int) -> Optional[np.ndarray]:
 def frame_records(path: Path, ds: Dataset, layout: PixelLayout) -> list[tuple[FrameRef, FrameExtra]]:
     """Every plane of ``ds`` (read from ``path``) with its geometry, time and rescale."""
     n = layout.n_frames
-    modality = first_text(value(ds, "Modality"))
+    modality = first_text(optional(ds, "Modality"))
     groups = _Groups(ds, n)
-    sop_uid = first_text(value(ds, "SOPInstanceUID"))
-    instance = as_int(value(ds, "InstanceNumber"))
+    sop_uid = first_text(optional(ds, "SOPInstanceUID"))
+    instance = as_int(optional(ds, "InstanceNumber"))
     multi = "NumberOfFrames" in ds
-    base_pos = as_floats(value(ds, "ImagePositionPatient"), 3)
-    base_ori = as_floats(value(ds, "ImageOrientationPatient"), 6)
-    base_spacing = as_floats(value(ds, "PixelSpacing"), 2) or as_floats(value(ds, "ImagerPixelSpacing"), 2)
-    base_thickness = as_float(value(ds, "SliceThickness"))
+    base_pos = _numbers(path, ds, "ImagePositionPatient", 3)
+    base_ori = _numbers(path, ds, "ImageOrientationPatient", 6)
+    base_spacing = as_floats(optional(ds, "PixelSpacing"), 2) or as_floats(optional(ds, "ImagerPixelSpacing"), 2)
+    base_thickness = as_float(optional(ds, "SliceThickness"))
     base_time = _time_of(ds)
-    base_trigger = as_float(value(ds, "TriggerTime"))
-    base_temporal = as_int(value(ds, "TemporalPositionIdentifier")) or as_int(value(ds, "TemporalPositionIndex"))
-    base_slope, base_intercept = _rescale_of(ds, modality)
+    base_trigger = as_float(optional(ds, "TriggerTime"))
+    base_temporal = as_int(optional(ds, "TemporalPositionIdentifier")) or as_int(optional(ds, "TemporalPositionIndex"))
+    base_slope, base_intercept = _rescale_of(path, ds, modality)
     base_window = _window_of(ds)
     offsets = _grid_offsets(ds, n) if multi and base_pos and base_ori else None
     out: list[tuple[FrameRef, FrameExtra]] = []
+    checked: tuple[float, float] = (1.0, 0.0)
     for i in range(n):
-        position = _position(groups, i, base_pos, base_ori, offsets)
-        orientation = _get(groups, i, "PlaneOrientationSequence", "ImageOrientationPatient", 6) or base_ori
+        position = _position(path, groups, i, base_pos, base_ori, offsets)
+        orientation = _get(path, groups, i, "PlaneOrientationSequence", "ImageOrientationPatient", 6) or base_ori
         measures = groups.get(i, "PixelMeasuresSequence")
-        spacing = (as_floats(value(measures, "PixelSpacing"), 2) if measures else None) or base_spacing
-        thickness = (as_float(value(measures, "SliceThickness")) if measures else None) or base_thickness
+        spacing = (as_floats(optional(measures, "PixelSpacing"), 2) if measures else None) or base_spacing
+        thickness = (as_float(optional(measures, "SliceThickness")) if measures else None) or base_thickness
         content = groups.get(i, "FrameContentSequence")
         time_s, temporal = base_time, base_temporal
         if content is not None:
             time_s = (
-                dt_seconds(value(content, "FrameReferenceDateTime"))
-                or dt_seconds(value(content, "FrameAcquisitionDateTime"))
+                dt_seconds(optional(content, "FrameReferenceDateTime"))
+                or dt_seconds(optional(content, "FrameAcquisitionDateTime"))
                 or time_s
             )
-            temporal = as_int(value(content, "TemporalPositionIndex")) or temporal
+            temporal = as_int(optional(content, "TemporalPositionIndex")) or temporal
         cardiac = groups.get(i, "CardiacSynchronizationSequence")
-        trigger = as_float(value(cardiac, "NominalCardiacTriggerDelayTime")) if cardiac else base_trigger
-        slope, intercept = _rescale_of(groups.get(i, "PixelValueTransformationSequence"), modality)
+        trigger = as_float(optional(cardiac, "NominalCardiacTriggerDelayTime")) if cardiac else base_trigger
+        slope, intercept = _rescale_of(path, groups.get(i, "PixelValueTransformationSequence"), modality)
+        slope = slope if slope is not None else (base_slope if base_slope is not None else 1.0)
+        intercept = intercept if intercept is not None else (base_intercept or 0.0)
+        if (slope, intercept) != checked:
+            _check_rescale(path, layout, slope, intercept)
+            checked = (slope, intercept)
         window = _window_of(groups.get(i, "FrameVOILUTSequence")) or base_window
         ref = FrameRef(
             path=path,
@@ -133,8 +188,8 @@ def frame_records(path: Path, ds: Dataset, layout: PixelLayout) -> list[tuple[Fr
         )
         extra = FrameExtra(
             layout=layout,
-            slope=slope if slope is not None else (base_slope if base_slope is not None else 1.0),
-            intercept=intercept if intercept is not None else (base_intercept or 0.0),
+            slope=slope,
+            intercept=intercept,
             window=window,
             trigger_time_s=None if trigger is None else trigger / 1000.0,
         )
@@ -142,19 +197,19 @@ def frame_records(path: Path, ds: Dataset, layout: PixelLayout) -> list[tuple[Fr
     return out
 
 
-def _get(groups: _Groups, index: int, macro: str, keyword: str, n: int) -> Optional[tuple[float, ...]]:
-    item = groups.get(index, macro)
-    return as_floats(item.get(keyword), n) if item is not None else None
+def _get(path: Path, groups: _Groups, index: int, macro: str, keyword: str, n: int) -> Optional[tuple[float, ...]]:
+    return _numbers(path, groups.get(index, macro), keyword, n)
 
 
 def _position(
+    path: Path,
     groups: _Groups,
     index: int,
     base_pos: Optional[tuple[float, ...]],
     base_ori: Optional[tuple[float, ...]],
     offsets: Optional[np.ndarray],
 ) -> Any:
-    found = _get(groups, index, "PlanePositionSequence", "ImagePositionPatient", 3)
+    found = _get(path, groups, index, "PlanePositionSequence", "ImagePositionPatient", 3)
     if found is not None:
         return found
     if offsets is not None and base_pos is not None and base_ori is not None:

@@ -12,7 +12,7 @@ into time points.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -23,6 +23,12 @@ POSITION_TOL_MM = 0.01
 GAP_FACTOR = 1.5
 UNEVEN_REL = 0.01
 TILT_MIN_DEG = 0.05
+#: Direction cosines: each vector's length within this factor of 1, and the two at most
+#: this far (cosine of the angle) from perpendicular; otherwise unusable.
+UNIT_TOL = 0.1
+PERPENDICULAR_TOL = 0.05
+MAX_COORD_MM = 1e6  # 1 km from the origin: beyond any scanner's frame of reference
+MAX_SPACING_MM = 1e4
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,9 @@ def plan_series(
     if not frames:
         raise ValueError("a series without planes cannot be sorted")
     issues: list[str] = []
+    frames = _usable(frames, issues)
+    if slice_spacing_hint is not None and not 0 < slice_spacing_hint <= MAX_SPACING_MM:
+        slice_spacing_hint = None
     kept = _majority(frames, _size_key, "image sizes", issues)
     kept = _majority(kept, _orientation_key, "orientations", issues)
     in_plane = _in_plane_spacing(kept[0], issues)
@@ -108,20 +117,67 @@ def plan_series(
     return _plan_unpositioned(kept, in_plane, slice_spacing_hint, issues)
 
 
+def usable_orientation(orientation: Optional[Sequence[float]]) -> bool:
+    """Whether six direction cosines give two unit, perpendicular vectors (within tolerance).
+
+    Zero, parallel, huge (1e308) or non-finite vectors are not usable: they give no
+    slice normal, and dividing by their lengths would make infinities or NaN.
+    """
+    if orientation is None or len(orientation) != 6:
+        return False
+    values = np.asarray(orientation, dtype=float)
+    if not np.all(np.isfinite(values)) or np.max(np.abs(values)) > 2.0:
+        return False
+    row, col = values[:3], values[3:]
+    lengths = np.array([np.linalg.norm(row), np.linalg.norm(col)])
+    if np.any(np.abs(lengths - 1.0) > UNIT_TOL):
+        return False
+    return abs(float(np.dot(row, col))) / float(lengths.prod()) <= PERPENDICULAR_TOL
+
+
+def _usable_position(position: Optional[Sequence[float]]) -> bool:
+    if position is None:
+        return False
+    values = np.asarray(position, dtype=float)
+    return bool(np.all(np.isfinite(values)) and np.max(np.abs(values)) <= MAX_COORD_MM)
+
+
+def _usable(frames: Sequence[FrameRef], issues: list[str]) -> list[FrameRef]:
+    """``frames`` with unusable orientations and positions dropped to ``None`` (and said so)."""
+    bad_orientation = sum(f.orientation is not None and not usable_orientation(f.orientation) for f in frames)
+    bad_position = sum(f.position is not None and not _usable_position(f.position) for f in frames)
+    if bad_orientation:
+        issues.append(f"ImageOrientationPatient unusable in {bad_orientation} plane(s) "
+                      "(zero, parallel, non-unit or non-finite direction cosines)")
+    if bad_position:
+        issues.append(f"ImagePositionPatient unusable in {bad_position} plane(s) (non-finite or over 1 km)")
+    if not bad_orientation and not bad_position:
+        return list(frames)
+    return [
+        replace(
+            f,
+            orientation=f.orientation if usable_orientation(f.orientation) else None,
+            position=f.position if _usable_position(f.position) else None,
+        )
+        for f in frames
+    ]
+
+
 def _in_plane_spacing(f: FrameRef, issues: list[str]) -> tuple[float, float]:
-    if f.pixel_spacing and min(f.pixel_spacing) > 0:
+    if f.pixel_spacing and all(0 < v <= MAX_SPACING_MM for v in f.pixel_spacing):
         return (float(f.pixel_spacing[0]), float(f.pixel_spacing[1]))
-    issues.append("no pixel spacing: 1 mm assumed")
+    issues.append("no usable pixel spacing: 1 mm assumed")
     return (1.0, 1.0)
 
 
 def _axes(orientation: Sequence[float]) -> np.ndarray:
+    """Orthonormal columns (row, column, normal) from usable direction cosines."""
     row = np.asarray(orientation[:3], dtype=float)
     col = np.asarray(orientation[3:], dtype=float)
     row /= np.linalg.norm(row)
+    col = col - np.dot(col, row) * row
     col /= np.linalg.norm(col)
-    normal = np.cross(row, col)
-    return np.stack([row, col, normal / np.linalg.norm(normal)], axis=1)
+    return np.stack([row, col, np.cross(row, col)], axis=1)
 
 
 def _plan_positioned(
@@ -146,7 +202,7 @@ def _plan_positioned(
         time_points=time_points,
         times_s=_relative_times(time_points, issues),
         spacing=(dz, in_plane[0], in_plane[1]),
-        origin=tuple(float(v) for v in time_points[0][0].position),  # type: ignore[arg-type]
+        origin=tuple(float(v) for v in time_points[0][0].position),  # type: ignore[arg-type, union-attr]
         direction=direction,
         issues=tuple(issues),
     )
@@ -229,7 +285,8 @@ def _plan_unpositioned(
     first = ordered[0]
     direction = _axes(first.orientation) if first.orientation is not None else np.eye(3)
     origin = tuple(float(v) for v in first.position) if first.position is not None else (0.0, 0.0, 0.0)
-    dz = hint if hint and hint > 0 else (first.slice_thickness or 1.0)
+    thickness = first.slice_thickness
+    dz = hint if hint else (thickness if thickness and 0 < thickness <= MAX_SPACING_MM else 1.0)
     return GeometryPlan(
         time_points=(tuple(ordered),),
         times_s=(0.0,),

@@ -8,6 +8,7 @@ the files it references.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +16,18 @@ from typing import Iterable, Optional, Union
 
 from workstation.core.progress import ProgressFn, report
 from workstation.core.study import LoadProblem, Patient, Series, Study
+from workstation.io.dicom_duplicates import resolve, series_key
 from workstation.io.dicom_geometry import plan_series
-from workstation.io.dicom_header import DirectoryFile, ImageHeader, OtherObject, read_header
+from workstation.io.dicom_header import DirectoryFile, Header, ImageHeader, OtherObject, read_header
 from workstation.io.dicom_layout import frame_key
 from workstation.io.errors import DicomReadError
 
+log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
 EXTRAS_KEY = "_frame_extras"
+#: The start of the reason given for a file whose reading failed in a way no check
+#: foresaw (the fault is logged with its traceback); the fuzz tests look for it.
+UNEXPECTED = "could not be read (unexpected"
 
 
 @dataclass
@@ -71,6 +77,12 @@ def scan(paths: Union[PathLike, Iterable[PathLike]], progress: Optional[Progress
     ScanResult
         Patients (by PatientID), studies and series with their planes and geometry
         issues; other DICOM objects; a problem per file that could not be used.
+
+    Raises
+    ------
+    Cancelled
+        Only when ``progress`` raises it.  A bad file never makes the scan raise: it
+        becomes a problem of the result, with its reason.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -83,11 +95,8 @@ def scan(paths: Union[PathLike, Iterable[PathLike]], progress: Optional[Progress
     while i < len(files):
         path = files[i]
         i += 1
-        try:
-            header = read_header(path)
-        except DicomReadError as exc:
-            result.problems.append(LoadProblem(path, exc.reason))
-        else:
+        header = _read(path, result)
+        if header is not None:
             if isinstance(header, DirectoryFile):
                 for ref in header.referenced:
                     real = os.path.realpath(ref)
@@ -104,12 +113,27 @@ def scan(paths: Union[PathLike, Iterable[PathLike]], progress: Optional[Progress
     return result
 
 
+def _read(path: Path, result: ScanResult) -> Optional[Header]:
+    """The header of ``path``, or None with the reason added to ``result.problems``."""
+    try:
+        return read_header(path)
+    except DicomReadError as exc:
+        result.problems.append(LoadProblem(path, exc.reason))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one file never costs the folder
+        log.warning("unexpected fault reading a DICOM header", exc_info=True)
+        result.problems.append(LoadProblem(path, f"{UNEXPECTED} {type(exc).__name__})"))
+    return None
+
+
 def _group(headers: list[ImageHeader], result: ScanResult) -> None:
     patients: dict[str, Patient] = {}
     studies: dict[str, Study] = {}
     series: dict[tuple[str, str], Series] = {}
-    seen_frames: set[tuple[str, Optional[int]]] = set()
-    for h in headers:
+    chosen = resolve(headers)
+    result.problems.extend(chosen.problems)
+    for h in chosen.kept:
         study = studies.get(h.study_uid)
         if study is None:
             study = Study(
@@ -126,7 +150,7 @@ def _group(headers: list[ImageHeader], result: ScanResult) -> None:
             studies[h.study_uid] = study
             patient = patients.setdefault(h.patient_id, Patient(patient_id=h.patient_id, name=h.patient_name))
             patient.studies.append(study)
-        key = (h.study_uid, h.series_uid)
+        key = series_key(h)
         s = series.get(key)
         if s is None:
             s = Series(
@@ -140,16 +164,11 @@ def _group(headers: list[ImageHeader], result: ScanResult) -> None:
             series[key] = s
             study.series.append(s)
         for ref, extra in zip(h.frames, h.extras):
-            ident = (ref.sop_instance_uid or str(ref.path), ref.frame)
-            if ident in seen_frames:
-                result.problems.append(LoadProblem(ref.path, "duplicate of an instance already found"))
-                break
-            seen_frames.add(ident)
             s.frames.append(ref)
             s.meta[EXTRAS_KEY][frame_key(ref)] = extra
-    for s in series.values():
+    for key, s in series.items():
         hint = s.meta.get("spacing_between_slices") or s.meta.get("slice_thickness")
-        s.issues = list(plan_series(s.frames, slice_spacing_hint=hint).issues)
+        s.issues = list(plan_series(s.frames, slice_spacing_hint=hint).issues) + chosen.issues.get(key, [])
         s.frames.sort(key=lambda f: (f.instance_number is None, f.instance_number or 0, str(f.path), f.frame or 0))
     result.studies = list(studies.values())
     result.patients = list(patients.values())

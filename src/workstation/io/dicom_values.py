@@ -6,13 +6,16 @@ with one odd attribute should still load.
 
 from __future__ import annotations
 
+import math
+import os
 import struct
 from datetime import date
 from functools import lru_cache
 from typing import Any, Optional, Sequence
 
-from pydicom.dataelem import RawDataElement
+from pydicom import config
 from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
 
 
 def as_float(value: Any) -> Optional[float]:
@@ -27,7 +30,7 @@ def as_float(value: Any) -> Optional[float]:
         out = float(value)
     except (TypeError, ValueError):
         return None
-    return out if out == out and abs(out) != float("inf") else None
+    return out if math.isfinite(out) else None
 
 
 def as_int(value: Any) -> Optional[int]:
@@ -40,11 +43,13 @@ def as_floats(value: Any, n: int) -> Optional[tuple[float, ...]]:
     """Exactly ``n`` finite floats from a multi-valued attribute, else None."""
     if value is None:
         return None
+    if isinstance(value, (str, bytes)):  # one value, not a sequence of characters
+        value = [value]
     try:
         items = [float(v) for v in value]
     except (TypeError, ValueError):
         return None
-    if len(items) != n or any(v != v or abs(v) == float("inf") for v in items):
+    if len(items) != n or not all(math.isfinite(v) for v in items):
         return None
     return tuple(items)
 
@@ -113,6 +118,19 @@ def first_text(value: Any) -> str:
 
 
 _FAST_VRS = {"DS", "IS", "CS", "UI", "DA", "TM", "DT", "AS"}
+_TEXT_VRS = {"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT"}
+# Malformed values are this module's business (unknown, or a load problem naming the
+# attribute); pydicom's validation warnings would also copy raw values, patient data
+# included, into the logs.
+config.settings.reading_validation_mode = config.IGNORE
+
+
+class BadValue(ValueError):
+    """An attribute is present but cannot be read (wrong VR, bad bytes, beyond the file's end)."""
+
+    def __init__(self, keyword: str, reason: str) -> None:
+        self.keyword = keyword
+        super().__init__(f"unreadable {keyword} ({reason})")
 
 
 @lru_cache(maxsize=512)
@@ -123,22 +141,62 @@ def _tag_and_vr(keyword: str) -> tuple[int, str]:
     return int(tag), dictionary_VR(tag)
 
 
+def _file_size(ds: Any) -> Optional[int]:
+    name = getattr(ds, "filename", None)
+    if not isinstance(name, str):
+        return None
+    try:
+        return os.path.getsize(name)
+    except OSError:
+        return None
+
+
 def value(ds: Any, keyword: str) -> Any:
     """The value of ``keyword`` in ``ds``, or None when absent.
 
     Plain-ASCII values (DS, IS, CS, UI, dates and times) and US numbers are decoded
     straight from the raw bytes, skipping pydicom's general conversion, which
-    dominates header reading; multi-values come back as a list of strings.
+    dominates header reading; multi-values come back as a list of strings.  pydicom
+    converts the others lazily, here, so every conversion fault surfaces here.
+
+    Raises
+    ------
+    BadValue
+        When the attribute is present but cannot be converted (a wrong or unknown VR,
+        a length that is not a multiple of the value size, a deferred value said to
+        reach beyond the end of the file).
     """
     tag, vr = _tag_and_vr(keyword)
-    elem = ds.get_item(tag, keep_deferred=True)
+    if ds is None:
+        return None
+    try:
+        elem = ds.get_item(tag, keep_deferred=True)
+    except Exception as exc:  # noqa: BLE001 - a malformed item is a fault of the file
+        raise BadValue(keyword, type(exc).__name__) from None
     if elem is None:
         return None
-    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes):
+    if isinstance(elem, RawDataElement):
         raw = elem.value
-        if vr == "US" and len(raw) >= 2:
-            return struct.unpack("<H" if elem.is_little_endian else ">H", raw[:2])[0]
-        if vr in _FAST_VRS:
-            text = raw.decode("latin-1").strip(" \x00")
-            return text.split("\\") if "\\" in text else text
-    return ds[tag].value
+        if raw is None and elem.length not in (0, 0xFFFFFFFF):
+            size = _file_size(ds)
+            if size is None or elem.value_tell + elem.length > size:
+                raise BadValue(keyword, f"its {elem.length} bytes reach beyond the end of the file")
+        elif isinstance(raw, bytes):
+            if vr == "US" and len(raw) >= 2:
+                return struct.unpack("<H" if elem.is_little_endian else ">H", raw[:2])[0]
+            if vr in _FAST_VRS or (vr in _TEXT_VRS and elem.VR not in (None, vr)):
+                # The dictionary's VR wins over a wrong one in the file: the bytes are text.
+                text = raw.decode("latin-1").strip(" \x00")
+                return text.split("\\") if "\\" in text else text
+    try:
+        return ds[tag].value
+    except Exception as exc:  # noqa: BLE001 - pydicom's conversion faults are faults of the file
+        raise BadValue(keyword, type(exc).__name__) from None
+
+
+def optional(ds: Any, keyword: str) -> Any:
+    """:func:`value` for a type 2 or 3 attribute: a malformed value counts as unknown (None)."""
+    try:
+        return value(ds, keyword)
+    except BadValue:
+        return None

@@ -2,7 +2,11 @@
 
 Each slice becomes one file with full patient-space geometry (ImagePositionPatient,
 ImageOrientationPatient, PixelSpacing), stored values and RescaleSlope/Intercept, so any
-DICOM reader (ours, SimpleITK, a PACS) reconstructs the same volume.
+DICOM reader (ours, SimpleITK, a PACS) reconstructs the same volume.  Every file passes
+dciodvfy without error: decimal strings are written in at most 16 characters (the slope
+used for the stored values is the one written), and the type 2 attributes of the
+Patient, General Study, General Series, Frame of Reference and CT/MR Image modules are
+present, empty when unknown.
 """
 
 from __future__ import annotations
@@ -14,16 +18,25 @@ from typing import Any, Mapping, Optional
 import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import format_number_as_ds
 
 from workstation.core.volume import Volume, VolumeSeries
 
-#: Storage SOP classes by modality.
+#: Storage SOP classes by modality (any other modality is written as Secondary Capture).
 SOP_CLASSES: dict[str, str] = {
     "CT": "1.2.840.10008.5.1.4.1.1.2",
     "MR": "1.2.840.10008.5.1.4.1.1.4",
-    "PT": "1.2.840.10008.5.1.4.1.1.128",
     "OT": "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
+}
+#: What each storage class's image module requires beyond the common attributes: the
+#: CT Image module's KVP (type 2), the MR Image module's acquisition attributes (``RM``: research mode, synthetic data;
+#: type 2 ones empty) and Secondary Capture's conversion type (``WSD``: workstation).
+CLASS_ATTRIBUTES: dict[str, dict[str, Any]] = {
+    SOP_CLASSES["CT"]: {"KVP": ""},
+    SOP_CLASSES["MR"]: {"ScanningSequence": "RM", "SequenceVariant": "NONE", "ScanOptions": "",
+                        "MRAcquisitionType": "", "RepetitionTime": "", "EchoTime": "", "EchoTrainLength": ""},
+    SOP_CLASSES["OT"]: {"ConversionType": "WSD", "PatientOrientation": ""},
 }
 
 
@@ -53,6 +66,27 @@ def base_dataset(sop_class: str, sop_uid: str) -> Dataset:
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = sop_uid
     return ds
+
+
+#: Type 2 attributes (present, possibly empty) of the modules every written image carries,
+#: with the value written when the caller gives none.
+TYPE2_DEFAULTS: dict[str, Any] = {
+    "PatientName": "", "PatientID": "", "PatientBirthDate": "", "PatientSex": "",  # Patient
+    "ReferringPhysicianName": "", "StudyID": "", "AccessionNumber": "",  # General Study
+    "PatientPosition": "",  # General Series (2C: no Patient Orientation Code Sequence)
+    "PositionReferenceIndicator": "",  # Frame of Reference
+    "Manufacturer": "",  # General Equipment
+}
+
+
+def ds_text(value: float) -> str:
+    """A number as a DICOM decimal string of at most 16 characters."""
+    return str(format_number_as_ds(float(value)))
+
+
+def ds_number(value: float) -> float:
+    """``value`` rounded to what its decimal string holds (write and compute with the same)."""
+    return float(ds_text(value))
 
 
 def _dicom_time(seconds: float) -> str:
@@ -111,13 +145,15 @@ def write_series(
     study_uid = study_uid or generate_uid()
     series_uid = series_uid or generate_uid()
     frame_of_reference_uid = frame_of_reference_uid or generate_uid()
+    slope, intercept = ds_number(slope), ds_number(intercept)
     stored = stored_values(volume.array, slope, intercept)
     dz, dy, dx = volume.spacing
     row_dir, col_dir = volume.direction[:, 0], volume.direction[:, 1]
     iop = [float(v) for v in (*row_dir, *col_dir)]
     positions = volume.index_to_patient(np.stack([np.arange(volume.shape[0]), np.zeros(volume.shape[0]),
                                                   np.zeros(volume.shape[0])], axis=1))
-    today = dt.date.today().strftime("%Y%m%d")
+    now = dt.datetime.now()
+    today, time_now = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     paths: list[Path] = []
     for k in range(volume.shape[0]):
         ds = base_dataset(sop_class, generate_uid())
@@ -129,16 +165,19 @@ def write_series(
         ds.SeriesDescription = series_description
         ds.InstanceNumber = first_instance + k
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.StudyDate = today
-        ds.SeriesDate = today
-        ds.PatientName = "ANONYMOUS"
+        for keyword, default in TYPE2_DEFAULTS.items():
+            setattr(ds, keyword, default)
+        ds.StudyDate = ds.SeriesDate = today
+        ds.StudyTime = ds.SeriesTime = time_now
+        ds.PatientName = "ANONYMOUS^"
         ds.PatientID = "ANON"
-        ds.ImagePositionPatient = [float(v) for v in positions[k]]
-        ds.ImageOrientationPatient = iop
-        ds.PixelSpacing = [float(dy), float(dx)]
-        ds.SliceThickness = float(slice_thickness if slice_thickness is not None else dz)
-        ds.SpacingBetweenSlices = float(dz)
-        ds.SliceLocation = float(positions[k] @ np.cross(row_dir, col_dir))
+        ds.AcquisitionNumber = temporal_position if temporal_position is not None else 1
+        ds.ImagePositionPatient = [ds_text(v) for v in positions[k]]
+        ds.ImageOrientationPatient = [ds_text(v) for v in iop]
+        ds.PixelSpacing = [ds_text(dy), ds_text(dx)]
+        ds.SliceThickness = ds_text(slice_thickness if slice_thickness is not None else dz)
+        ds.SpacingBetweenSlices = ds_text(dz)
+        ds.SliceLocation = ds_text(positions[k] @ np.cross(row_dir, col_dir))
         ds.Rows, ds.Columns = int(volume.shape[1]), int(volume.shape[2])
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
@@ -146,16 +185,18 @@ def write_series(
         ds.BitsStored = 16
         ds.HighBit = 15
         ds.PixelRepresentation = 1
-        ds.RescaleSlope = slope
-        ds.RescaleIntercept = intercept
+        ds.RescaleSlope = ds_text(slope)
+        ds.RescaleIntercept = ds_text(intercept)
         ds.RescaleType = "HU" if modality == "CT" else "US"
         if acquisition_time_s is not None:
             ds.AcquisitionTime = _dicom_time(acquisition_time_s)
             ds.ContentTime = ds.AcquisitionTime
         if temporal_position is not None:
             ds.TemporalPositionIndex = int(temporal_position)
-        for keyword, value in (tags or {}).items():
+        for keyword, value in {**CLASS_ATTRIBUTES.get(sop_class, {}), **(tags or {})}.items():
             setattr(ds, keyword, value)
+        if "BodyPartExamined" not in ds and "Laterality" not in ds:
+            ds.Laterality = ""  # 2C: the body part, paired or not, is unknown
         ds.PixelData = np.ascontiguousarray(stored[k]).tobytes()
         path = folder / f"{file_prefix}{first_instance + k:05d}{suffix}"
         ds.save_as(path, enforce_file_format=True)

@@ -9,11 +9,15 @@
 Every study found under the given paths gets ``OUT/<StudyInstanceUID>/<analysis>.json``
 and the analysis's artifacts.  The exit code is 0 only when every study succeeded; a
 summary table ends the run, and a line names the compute device (and why the CPU is used
-when a GPU was wanted).  Logs go to ``batch.log`` in the log folder
-(:mod:`workstation.core.paths`); an internal error leaves a crash report there and ends
-with exit code 70.  With ``--dask`` the studies run as tasks on a Dask cluster
-(a local one started here, or an existing scheduler); the input and output folders must
-then be visible to the workers under the same paths.
+when a GPU was wanted).  ``--out`` is checked for writing before anything runs (exit
+code 2); each study's files appear all or nothing, and staging folders left by a killed
+run are removed at the start of the next.  Ctrl-C finishes or undoes the study being
+written, prints the summary of what completed and ends with exit code 130.  Logs go to
+``batch.log`` in the log folder (:mod:`workstation.core.paths`); no line printed or
+logged names a patient.  An internal error leaves a crash report there and ends with
+exit code 70.  With ``--dask`` the studies run as tasks on a Dask cluster (a local one
+started here, or an existing scheduler); the input and output folders must then be
+visible to the workers under the same paths.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import argparse
 import importlib
 import logging
 import sys
+import tempfile
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -30,12 +36,15 @@ from workstation.analyses import get, names
 from workstation.core import crash
 from workstation.core.logs import setup_logging, shutdown_logging
 from workstation.core.paths import version_string
-from workstation.core.redact import register_sensitive
+from workstation.core.redact import add_safe_root, add_vocabulary, redact
 from workstation.core.study import Study
 from workstation.jobs.execute import StudyOutcome, parse_params, run_study
+from workstation.jobs.staging import clean_stale
 
 log = logging.getLogger("workstation.batch")
 INTERNAL_ERROR = 70  # EX_SOFTWARE
+INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+TABLE_MESSAGE = 60  # characters of a message in the table; the whole message follows it
 
 # Sub-commands beyond ``list`` and ``run``: name -> module.  Each module defines
 # ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
@@ -89,12 +98,17 @@ def _list() -> int:
     return 0
 
 
-def _run_local(name: str, studies: list[Study], out: Path, params: Any, device: Optional[str]) -> list[StudyOutcome]:
-    outcomes = []
+def _say(text: str) -> None:
+    """A line on stderr, without patient data."""
+    print(redact(text), file=sys.stderr, flush=True)
+
+
+def _run_local(name: str, studies: list[Study], out: Path, params: Any, device: Optional[str],
+               outcomes: list[StudyOutcome]) -> None:
+    """Run the studies one by one, appending to ``outcomes`` (kept when Ctrl-C ends the loop)."""
     for i, study in enumerate(studies, start=1):
         log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
         outcomes.append(run_study(name, study, out, params=params, device=device))
-    return outcomes
 
 
 def _dask_client(spec: str) -> Any:
@@ -109,16 +123,26 @@ def _dask_client(spec: str) -> Any:
 
 
 def run_on_dask(
-    name: str, studies: list[Study], out: Path, params: Any, device: Optional[str], spec: str
+    name: str, studies: list[Study], out: Path, params: Any, device: Optional[str], spec: str,
+    outcomes: Optional[list[StudyOutcome]] = None,
 ) -> list[StudyOutcome]:
-    """Submit one task per study to a Dask cluster and gather the outcomes in order."""
+    """Submit one task per study to a Dask cluster and gather the outcomes in order.
+
+    On Ctrl-C, ``outcomes`` holds those of the tasks that had finished.
+    """
+    outcomes = [] if outcomes is None else outcomes
     client = _dask_client(spec)
+    futures = []
     try:
         futures = [
             client.submit(run_study, name, study, out, params=params, device=device, key=f"{name}-{study.uid}", pure=False)
             for study in studies
         ]
-        return list(client.gather(futures))
+        outcomes.extend(client.gather(futures))
+        return outcomes
+    except KeyboardInterrupt:
+        outcomes.extend(f.result() for f in futures if f.status == "finished")
+        raise
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()
@@ -127,16 +151,44 @@ def run_on_dask(
 
 
 def summary_table(outcomes: Sequence[StudyOutcome]) -> str:
-    """A plain-text table of outcomes (study UIDs only: no patient data)."""
+    """A plain-text table of outcomes (study UIDs only: no patient data).
+
+    A message longer than the table's column is cut there with a ``[n]`` mark, and
+    given whole, wrapped, in a numbered list after the table.
+    """
     rows = [("study", "status", "seconds", "device", "message")]
+    notes: list[str] = []
     for o in outcomes:
-        rows.append((o.study_uid, "ok" if o.ok else "FAILED", f"{o.seconds:.2f}", o.device, o.message[:100]))
+        message = " ".join(o.message.split())
+        if len(message) > TABLE_MESSAGE:
+            notes.append(message)
+            message = f"[{len(notes)}] {message[: TABLE_MESSAGE - 8]}..."
+        rows.append((o.study_uid, "ok" if o.ok else "FAILED", f"{o.seconds:.2f}", o.device, message))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     ok = sum(o.ok for o in outcomes)
     lines.append(f"{ok} of {len(outcomes)} studies succeeded")
+    for i, note in enumerate(notes, start=1):
+        lines += textwrap.wrap(note, 100, initial_indent=f"[{i}] ", subsequent_indent=" " * (len(str(i)) + 3))
     return "\n".join(lines)
+
+
+def _writable(out: Path) -> Optional[str]:
+    """Why files cannot be written under ``out`` (None when they can); leaves nothing behind."""
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(prefix=".write-check-", dir=out):
+            pass
+    except OSError as exc:
+        for folder in created:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -146,29 +198,42 @@ def _run(args: argparse.Namespace) -> int:
     try:
         params = parse_params(analysis.params_type, _parse_overrides(args.param))
     except (TypeError, ValueError) as exc:
-        print(f"workstation-batch: {exc}", file=sys.stderr)
+        _say(f"workstation-batch: {exc}")
         return 2
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
-        print(f"workstation-batch: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        _say(f"workstation-batch: no such file or folder: {', '.join(missing)}")
         return 2
+    add_safe_root(args.out)  # results are named by study UID and analysis: no patient data
+    problem = _writable(args.out)
+    if problem:
+        _say(f"workstation-batch: cannot write results to --out {args.out}: {problem}")
+        return 2
+    for leftover in clean_stale(args.out):
+        log.info("removed %s, left by an interrupted run", leftover)
     start = time.perf_counter()
     found = scan(args.paths)
-    for problem in found.problems:
-        print(f"skipped {problem}", file=sys.stderr)
+    for problem_file in found.problems:
+        _say(f"skipped {problem_file.path.name}: {problem_file.reason} (in {problem_file.path.parent})")
     studies = list(found.studies)
     if not studies:
         where = ", ".join(str(p) for p in args.paths)
-        print(f"workstation-batch: no DICOM studies found in {where} "
-              f"({len(found.problems)} file(s) skipped, reasons above)", file=sys.stderr)
+        _say(f"workstation-batch: no DICOM studies found in {where} "
+             f"({len(found.problems)} file(s) skipped, reasons above)")
         return 1
-    register_sensitive(value for study in studies for value in (study.patient_name, study.patient_id))
-    if args.dask:
-        outcomes = run_on_dask(args.analysis, studies, args.out, params, args.device, args.dask)
-    else:
-        print(f"compute device: {_describe_device(args.device)}", flush=True)
-        outcomes = _run_local(args.analysis, studies, args.out, params, args.device)
-    print(summary_table(outcomes))
+    outcomes: list[StudyOutcome] = []
+    try:
+        if args.dask:
+            run_on_dask(args.analysis, studies, args.out, params, args.device, args.dask, outcomes)
+        else:
+            print(f"compute device: {_describe_device(args.device)}", flush=True)
+            _run_local(args.analysis, studies, args.out, params, args.device, outcomes)
+    except KeyboardInterrupt:
+        print(redact(summary_table(outcomes)))
+        _say(f"workstation-batch: interrupted; {len(studies) - len(outcomes)} of {len(studies)} studies not run "
+             "(the study being written was finished or undone)")
+        return INTERRUPTED
+    print(redact(summary_table(outcomes)))
     print(f"total {time.perf_counter() - start:.1f} s")
     return 0 if all(o.ok for o in outcomes) else 1
 
@@ -185,6 +250,7 @@ def _describe_device(setting: Optional[str]) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the batch command line; returns the exit status (70 after an internal error)."""
     args = build_parser().parse_args(argv)
+    add_vocabulary([*names(), *COMMANDS, "list", "run"])
     log_file = setup_logging("batch", console_level=logging.INFO if args.verbose else logging.WARNING)
     crash.install("workstation-batch")
     try:
@@ -196,8 +262,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command in COMMANDS:
             return int(_command(args.command).main(args))
         return _run(args)
+    except KeyboardInterrupt:
+        _say("workstation-batch: interrupted")
+        return INTERRUPTED
     except Exception:
-        path = crash.write_report(*sys.exc_info(), where=f"workstation-batch {args.command}")  # type: ignore[arg-type]
+        exc_type, exc, tb = sys.exc_info()
+        path = crash.write_report(exc_type, exc, tb, where=f"workstation-batch {args.command}")  # type: ignore[arg-type]
         log.exception("internal error")
         print(crash.tell_user(path, "workstation-batch"), file=sys.stderr)
         return INTERNAL_ERROR

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field, fields, replace
@@ -20,7 +19,9 @@ import numpy as np
 
 from workstation.compute.backend import run_with_cpu_fallback, select_backend
 from workstation.core.progress import ProgressFn
+from workstation.core.redact import add_vocabulary, redact, register_sensitive
 from workstation.core.study import Study
+from workstation.jobs.staging import StudyWrite
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +110,18 @@ def run_study(
     """Prepare, run and save one analysis on one study; never raises for bad input.
 
     Writes ``out_dir/<StudyInstanceUID>/<analysis>.json`` and the analysis's
-    artifacts.  Artifacts are written to a staging folder first and moved in, and the
-    JSON last, so a reader that sees the JSON sees a complete result.
+    artifacts, all or nothing (:class:`~workstation.jobs.staging.StudyWrite`): a
+    reader that sees the JSON sees a complete result, and a failed write leaves the
+    folder as it was.  Messages and logs name no patient (the study's identity is
+    registered for redaction first, also on a Dask worker).
     """
-    from workstation.analyses import get  # the registry sits above jobs; see pyproject
+    from workstation.analyses import get, names  # the registry sits above jobs; see pyproject
 
+    add_vocabulary(names())
+    register_sensitive([study.patient_name, study.patient_id])
     start = time.perf_counter()
     analysis = get(analysis_name)
     params = params if params is not None else analysis.default_params()
-    target = Path(out_dir) / study.uid
     try:
         data = analysis.prepare(study, progress)
         backend = select_backend(device)
@@ -125,25 +129,25 @@ def run_study(
         result, used = run_with_cpu_fallback(
             lambda b: analysis.run(data, params, b, progress), backend, notify=fallback.append
         )
-        target.mkdir(parents=True, exist_ok=True)
-        files: list[str] = []
-        if analysis.write_artifacts is not None:
-            staging = Path(tempfile.mkdtemp(prefix=f".staging-{analysis.name}-", dir=target))
-            try:
-                for path in analysis.write_artifacts(result, data, staging):
-                    final = target / Path(path).name
-                    os.replace(path, final)
-                    files.append(str(final))
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        record = result.to_json()
-        if fallback:
-            record.setdefault("warnings", []).extend(fallback)
-        json_path = target / f"{analysis.name}.json"
-        write_json_atomic(record, json_path)
-        files.insert(0, str(json_path))
-        message = "; ".join(fallback)
+        files = _write(analysis, result, data, fallback, Path(out_dir) / study.uid)
+        message = redact("; ".join(fallback))
         return StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files))
     except Exception as exc:  # reported in the summary; other studies go on
-        log.warning("%s failed on study %s: %s: %s", analysis_name, study.uid, type(exc).__name__, exc)
-        return StudyOutcome(study.uid, False, time.perf_counter() - start, "", f"{type(exc).__name__}: {exc}")
+        message = redact(f"{type(exc).__name__}: {exc}")
+        log.warning("%s failed on study %s: %s", analysis_name, study.uid, message)
+        return StudyOutcome(study.uid, False, time.perf_counter() - start, "", message)
+
+
+def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: Path) -> list[str]:
+    """Stage the artifacts and the JSON record, then move them in, the record last."""
+    with StudyWrite(target, analysis.name) as write:
+        staging = write.staging
+        assert staging is not None
+        staged = list(analysis.write_artifacts(result, data, staging)) if analysis.write_artifacts else []
+        record = result.to_json()
+        if warnings:
+            record.setdefault("warnings", []).extend(warnings)
+        json_path = staging / f"{analysis.name}.json"
+        write_json_atomic(record, json_path)
+        finals = write.commit([Path(p) for p in staged] + [json_path])
+    return [str(finals[-1])] + [str(p) for p in finals[:-1]]

@@ -5,10 +5,14 @@ Models are found in two folders, each holding a ``manifest.json``:
 * the built-in folder, ``models/`` shipped with the application (in a source checkout
   or editable install the repository's ``models/``; in a package ``workstation/models``);
 * the user's folder, from the ``WORKSTATION_MODELS_DIR`` environment variable or a
-  setting passed in.  A user model with the same name as a built-in one replaces it.
+  setting passed in.  A user model with the same name as a built-in one replaces it,
+  when it can be used: otherwise the built-in one is used, and a warning says why.
 
-:func:`verify` checks the file's SHA-256 against the manifest and the network's input
-and output tensors against the entry before any session is created for it.
+A fault in the user's folder (a truncated manifest, a bad item, a missing or changed
+file) costs only what is faulty, never the built-in models.  :func:`verify` checks the
+file's SHA-256 against the manifest, the network's input and output tensors against
+the entry, and that the labels name exactly the network's output channels, before any
+session is created for it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
+from workstation.core.redact import add_vocabulary
 from workstation.ml.manifest import ModelEntry, ModelError, entry_from_dict
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,7 @@ MANIFEST = "manifest.json"
 _ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)", "int64": "tensor(int64)",
               "uint8": "tensor(uint8)", "int32": "tensor(int32)"}
 _verified: dict[tuple[str, int, int, str], bool] = {}
+_warned: set[str] = set()
 
 
 def builtin_models_dir() -> Path:
@@ -47,15 +54,6 @@ def user_models_dir(setting: Optional[str | Path] = None) -> Optional[Path]:
     """The user's models folder: ``WORKSTATION_MODELS_DIR`` wins over ``setting``."""
     chosen = os.environ.get(ENV_VAR) or setting
     return Path(chosen).expanduser() if chosen else None
-
-
-def model_dirs(user_dir: Optional[str | Path] = None) -> list[Path]:
-    """Folders searched for manifests, built-in first (later ones override earlier)."""
-    dirs = [builtin_models_dir()]
-    user = user_models_dir(user_dir)
-    if user is not None:
-        dirs.append(user)
-    return dirs
 
 
 def load_manifest(paths: Path | str | Iterable[Path | str]) -> list[ModelEntry]:
@@ -87,6 +85,7 @@ def load_manifest(paths: Path | str | Iterable[Path | str]) -> list[ModelEntry]:
             continue
         for entry in _read_manifest(path):
             entries[entry.name] = entry
+    add_vocabulary(entries)  # model names are the program's words, never a patient's
     return list(entries.values())
 
 
@@ -101,17 +100,98 @@ def _read_manifest(path: Path) -> list[ModelEntry]:
     return [entry_from_dict(item, path.parent, manifest=path) for item in models]
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """The built-in models, the usable entries of the user's folder, and what was wrong there."""
+
+    builtin: dict[str, ModelEntry]
+    user: dict[str, ModelEntry]
+    problems: tuple[str, ...]
+
+    @property
+    def entries(self) -> dict[str, ModelEntry]:
+        """Every model by name; a user entry replaces a built-in one of the same name."""
+        return {**self.builtin, **self.user}
+
+
+def read_catalogue(user_dir: Optional[str | Path] = None) -> Catalogue:
+    """Built-in and user models; a fault in the user's folder never hides the built-in ones.
+
+    An unreadable user manifest (truncated JSON, no ``models`` list) contributes no
+    model, a bad item only itself; each fault is a problem naming the file.  The
+    built-in manifest ships with the program and is read strictly.
+    """
+    builtin = {e.name: e for e in load_manifest(builtin_models_dir())}
+    user: dict[str, ModelEntry] = {}
+    problems: list[str] = []
+    folder = user_models_dir(user_dir)
+    path = folder / MANIFEST if folder is not None else None
+    if path is not None and path.is_file():
+        entries, problems = _read_manifest_items(path)
+        user = {e.name: e for e in entries}
+        add_vocabulary(user)
+    elif folder is not None and folder.is_dir():
+        log.info("no %s in %s", MANIFEST, folder)
+    return Catalogue(builtin, user, tuple(problems))
+
+
+def _read_manifest_items(path: Path) -> tuple[list[ModelEntry], list[str]]:
+    """The good entries of a manifest and one problem per bad item (or for the whole file)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return [], [f"{path}: not a readable JSON manifest ({exc}); its models are not used"]
+    items = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return [], [f"{path}: a manifest needs a 'models' list; its models are not used"]
+    entries, problems = [], []
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise ModelError(f"{path}: a model item must be an object, got {item!r}")
+            entries.append(entry_from_dict(item, path.parent, manifest=path))
+        except (ModelError, TypeError, ValueError, KeyError) as exc:
+            problems.append(f"{exc}; this model is not used" if isinstance(exc, ModelError)
+                            else f"{path}: a model item is malformed ({type(exc).__name__}: {exc}); it is not used")
+    return entries, problems
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
+
+
 def list_models(user_dir: Optional[str | Path] = None, task: Optional[str] = None) -> list[ModelEntry]:
-    """All known models (built-in and user), optionally only those for ``task``."""
-    entries = load_manifest(model_dirs(user_dir))
-    return [e for e in entries if task is None or e.task == task]
+    """All known models (built-in and usable user ones), optionally only those for ``task``.
+
+    Faults in the user's folder are logged (once each) and never hide the built-in models.
+    """
+    catalogue = read_catalogue(user_dir)
+    for problem in catalogue.problems:
+        _warn_once(problem)
+    return [e for e in catalogue.entries.values() if task is None or e.task == task]
 
 
 def get_model(name: str, user_dir: Optional[str | Path] = None) -> ModelEntry:
-    """The model called ``name``; ``KeyError`` lists the known names."""
-    entries = {e.name: e for e in list_models(user_dir)}
+    """The model called ``name``; ``KeyError`` lists the known names.
+
+    A user model carrying a built-in model's name is verified first; if it cannot be
+    used (file missing or changed, tensors or labels not matching its entry) the
+    built-in model is returned and a warning says why.
+    """
+    catalogue = read_catalogue(user_dir)
+    for problem in catalogue.problems:
+        _warn_once(problem)
+    entries = catalogue.entries
     if name not in entries:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(entries)) or 'none'}")
+    if name in catalogue.user and name in catalogue.builtin:
+        try:
+            verify(catalogue.user[name])
+        except ModelError as exc:
+            _warn_once(f"{exc}; the built-in model {name!r} is used instead")
+            return catalogue.builtin[name]
     return entries[name]
 
 
@@ -167,6 +247,7 @@ def _check_tensors(entry: ModelEntry, path: Path) -> None:
     actual = inputs[spec.name]
     expected = [None, spec.channels, *spec.tile]
     _compare(entry, f"input {spec.name!r}", actual.shape, actual.type, expected, spec.dtype)
+    _check_classes(entry, path, session)
     outputs = {o.name: o for o in session.get_outputs()}
     declared = list(entry.outputs)
     if not declared and entry.task == "segmentation-3d":
@@ -179,6 +260,41 @@ def _check_tensors(entry: ModelEntry, path: Path) -> None:
         if out.shape is not None:
             _compare(entry, f"output {out.name!r}", outputs[out.name].shape, outputs[out.name].type,
                      list(out.shape), out.dtype)
+
+
+def _output_channels(entry: ModelEntry, session: Any) -> tuple[str, int]:
+    """The class-score output (``heatmap`` for detectors, else the first) and its channels.
+
+    Read from the graph's output shape; when that dimension is symbolic, from the
+    output of one run on a zero tile.
+    """
+    import numpy as np
+
+    outputs = session.get_outputs()
+    chosen = next((o for o in outputs if o.name == "heatmap"), outputs[0]) if entry.task == "detection-2d" \
+        else outputs[0]
+    shape = list(chosen.shape)
+    if len(shape) > 1 and isinstance(shape[1], int):
+        return chosen.name, shape[1]
+    spec = entry.input
+    dtype = np.float16 if spec.dtype == "float16" else np.dtype(spec.dtype)
+    zeros = np.zeros((1, spec.channels, *spec.tile), dtype=dtype)
+    (scores,) = session.run([chosen.name], {spec.name: zeros})
+    return chosen.name, int(np.asarray(scores).shape[1])
+
+
+def _check_classes(entry: ModelEntry, path: Path, session: Any) -> None:
+    """The labels must name the network's classes: 1..C-1 (segmentation, 0 is background), 1..C (detection)."""
+    output, channels = _output_channels(entry, session)
+    first = 1
+    last = channels - 1 if entry.task == "segmentation-3d" else channels
+    expected = list(range(first, last + 1))
+    if sorted(entry.labels) != expected:
+        kind = f"background and {channels - 1} classes" if entry.task == "segmentation-3d" else f"{channels} classes"
+        raise ModelError(
+            f"model {entry.name!r} in {entry.manifest or path}: the network's output {output!r} has {channels} "
+            f"channels ({kind}) but the manifest names {len(entry.labels)} label(s) {sorted(entry.labels)}; "
+            f"it must name labels {first} to {last}")
 
 
 def _compare(entry: ModelEntry, what: str, shape: Sequence[Any], onnx_type: str,

@@ -50,5 +50,15 @@ class LoadReportDock(QDockWidget):
             self.raise_()
         return added
 
+    def add_loaded(self, series: Any, volume: Any) -> int:
+        """Add the files a load left out (pixels that could not be read); returns rows added."""
+        skipped = list(getattr(volume, "meta", {}).get("skipped_files", []))
+        for path, reason in skipped:
+            self.add_row(str(path), reason)
+        if skipped:
+            self.show()
+            self.raise_()
+        return len(skipped)
+
     def clear(self) -> None:
         self.tree.clear()

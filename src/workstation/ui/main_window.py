@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.area.layout_changed.connect(lambda k: self.layout_actions[k].setChecked(True))
         self.loader.scanned.connect(self.browser.add_scan)
         self.loader.scanned.connect(self.load_report.add_scan)
+        self.loader.series_loaded.connect(self.load_report.add_loaded)
         self.loader.failed.connect(self._load_failed)
         self.browser.series_activated.connect(self.loader.load_series)
         self.job_dock.gpu_fallback.connect(lambda text: self.notify("GPU fallback", text))
