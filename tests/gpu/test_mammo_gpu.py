@@ -10,18 +10,10 @@ cupy = pytest.importorskip("cupy")
 from workstation.analyses.mammo_cad.detect import decode  # noqa: E402
 from workstation.analyses.mammo_cad.loader import exam_from_arrays  # noqa: E402
 from workstation.analyses.mammo_cad.preprocess import preprocess_view  # noqa: E402
-from workstation.compute.backend import Backend, cpu_backend, select_backend  # noqa: E402
+from workstation.compute.backend import Backend, cpu_backend  # noqa: E402
 from workstation.demo.mammo import VIEWS, generate_mammo, patient_orientation  # noqa: E402
 
 pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture(scope="module")
-def gpu() -> Backend:
-    backend = select_backend("cuda")
-    if not backend.is_gpu:
-        pytest.skip(f"no working CUDA device: {backend.describe()}")
-    return backend
 
 
 @pytest.fixture(scope="module")

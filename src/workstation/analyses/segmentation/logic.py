@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.compute.arrays import array_module, to_host
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn, report, scaled
 from workstation.core.study import Series
@@ -119,15 +120,14 @@ def measure(labels: Any, values: Any, names: Mapping[int, str], voxel_mm3: float
 
     Background voxels are dropped first, then one ``bincount`` counts and one sums.
     """
-    xp = _xp_of(labels)
+    xp = array_module(labels)
     flat = labels.reshape(-1)
     fg = xp.flatnonzero(flat)
     lab = flat[fg].astype(xp.int64)
     n = max(names, default=0) + 1
     counts = xp.bincount(lab, minlength=n)
     sums = xp.bincount(lab, weights=values.reshape(-1)[fg].astype(xp.float64), minlength=n)
-    counts_h = np.asarray(counts.get() if hasattr(counts, "get") else counts)
-    sums_h = np.asarray(sums.get() if hasattr(sums, "get") else sums)
+    counts_h, sums_h = to_host(counts), to_host(sums)
     out = []
     for label, name in sorted(names.items()):
         c = int(counts_h[label]) if label < len(counts_h) else 0
@@ -222,10 +222,3 @@ def dice(a: NDArray[Any], b: NDArray[Any], label: int) -> float:
     total = int(x.sum()) + int(y.sum())
     return 1.0 if total == 0 else 2.0 * int((x & y).sum()) / total
 
-
-def _xp_of(a: Any) -> Any:
-    if type(a).__module__.startswith("cupy"):
-        import cupy
-
-        return cupy
-    return np
