@@ -9,7 +9,8 @@ import pytest
 
 pytest.importorskip("pyqtgraph")
 
-from workstation.analyses.panel_api import Roi, ScalarOverlay, ViewerContext  # noqa: E402
+from workstation.analyses.panel_api import ViewerContext  # noqa: E402
+from workstation.core.overlays import Roi, ScalarOverlay  # noqa: E402
 from workstation.analyses.perfusion.panel import OVERLAY_KEY, PerfusionPanel  # noqa: E402
 from workstation.compute.backend import cpu_backend  # noqa: E402
 from workstation.demo.perfusion import write_perfusion  # noqa: E402

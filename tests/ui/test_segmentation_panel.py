@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay
 from workstation.analyses.segmentation import panel as panel_module
 from workstation.analyses.segmentation.panel import MODELS_FOLDER_KEY, OVERLAY_KEY, SegmentationPanel
 from workstation.compute.backend import cpu_backend

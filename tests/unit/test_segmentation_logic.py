@@ -22,6 +22,7 @@ from workstation.ml import sha256_file  # noqa: E402
 
 TILE = (16, 16, 16)
 RADIUS = 20.0
+IDENTITY = np.eye(3)
 
 
 @pytest.fixture()
@@ -34,7 +35,7 @@ def threshold_models(tmp_path: Path) -> Path:
 
 
 def sphere_phantom(spacing: tuple[float, float, float], shape: tuple[int, int, int],
-                   direction: np.ndarray = np.eye(3)) -> tuple[Volume, np.ndarray]:
+                   direction: np.ndarray = IDENTITY) -> tuple[Volume, np.ndarray]:
     """Water box (0 HU) with an air-like sphere (-800 HU) of RADIUS mm at its centre."""
     idx = np.indices(shape).astype(float)
     centre = (np.array(shape) - 1) / 2.0

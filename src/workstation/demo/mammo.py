@@ -141,7 +141,7 @@ def _place_lesion(
     # calcification cluster: small bright dots inside a disc
     radius = les.size_mm / 2 * px_mm
     n = int(rng.integers(6, 16))
-    pts = []
+    pts: list[np.ndarray] = []
     while len(pts) < n:
         p = rng.uniform(-radius, radius, 2)
         if np.hypot(*p) <= radius:
@@ -318,5 +318,3 @@ def write_mammo(
 def ensure_demo_mammo(folder: Optional[str | Path] = None) -> Path:
     """The demo four-view study on disk, written on first use (about 7 MB; see :mod:`.cache`)."""
     return ensure_written("mammo", lambda target: write_mammo(target, DEMO_SEED, findings=DEMO_FINDINGS), folder)
-    write_mammo(target, DEMO_SEED, findings=DEMO_FINDINGS)
-    return target

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -60,7 +61,7 @@ def read_planes(
     notes: set[str] = set()
     tasks = [(Path(p), jobs, extras[frame_key(frames[jobs[0][0]])].layout) for p, jobs in by_file.items()]
     _run_parallel(
-        [lambda t=t: _read_file(t[0], t[1], t[2], out, notes) for t in tasks],
+        [partial(_read_file, *t, out, notes) for t in tasks],
         progress,
         "Decoding planes",
         workers or default_workers(),
@@ -112,7 +113,7 @@ def _read_native(path: Path, jobs: list[tuple[int, int]], layout: PixelLayout, o
             for index, frame in jobs:
                 fh.seek(int(layout.offset) + frame * nbytes)  # type: ignore[arg-type]
                 target = out[index] if direct else np.empty((layout.rows, layout.columns), layout.dtype)
-                got = fh.readinto(memoryview(target).cast("B"))
+                got = fh.readinto(target.data.cast("B"))
                 if got != nbytes:
                     raise DicomReadError(path, f"truncated pixel data (expected {nbytes} bytes, found {got or 0})")
                 _fix_high_bits(target, layout)
@@ -196,7 +197,7 @@ def rescale(
             flat = raw[part].reshape(part.stop - part.start, -1)
             lo[part], hi[part] = flat.min(axis=1), flat.max(axis=1)
 
-        _run_parallel([lambda p=p: bounds(p) for p in parts], None, "", workers)
+        _run_parallel([partial(bounds, p) for p in parts], None, "", workers)
         ends = np.concatenate([lo * s + c, hi * s + c])
         if ends.min() >= -32768 and ends.max() <= 32767:
             if raw.dtype == np.int16 and identity:
@@ -211,7 +212,7 @@ def rescale(
                 else:
                     out[part] = raw[part].astype(np.int32) * si[part] + ci[part]
 
-            _run_parallel([lambda p=p: to_int(p) for p in parts], None, "", workers)
+            _run_parallel([partial(to_int, p) for p in parts], None, "", workers)
             return out, not identity
     out32 = allocate(raw.shape, np.float32)
     sf, cf = s[:, None, None], c[:, None, None]
@@ -219,5 +220,5 @@ def rescale(
     def to_float(part: slice) -> None:
         out32[part] = raw[part] * sf[part] + cf[part]
 
-    _run_parallel([lambda p=p: to_float(p) for p in parts], None, "", workers)
+    _run_parallel([partial(to_float, p) for p in parts], None, "", workers)
     return out32, not identity

@@ -146,7 +146,7 @@ def _plan_positioned(
         time_points=time_points,
         times_s=_relative_times(time_points, issues),
         spacing=(dz, in_plane[0], in_plane[1]),
-        origin=tuple(float(v) for v in time_points[0][0].position),  # type: ignore[arg-type]
+        origin=tuple(float(v) for v in time_points[0][0].position),  # type: ignore[arg-type, union-attr]
         direction=direction,
         issues=tuple(issues),
     )

@@ -202,7 +202,7 @@ def _pixel_layout(path: Path, ds: Dataset) -> PixelLayout:
         photometric=first_text(value(ds, "PhotometricInterpretation")) or "MONOCHROME2",
         n_frames=max(1, as_int(value(ds, "NumberOfFrames")) or 1),
     )
-    length = int(elem.length)
+    length = int(elem.length)  # type: ignore[attr-defined]  # a raw element: length read, value not parsed
     if length == 0xFFFFFFFF:  # encapsulated (compressed): pydicom has walked its fragments
         return layout
     expected = layout.frame_bytes * layout.n_frames if bits >= 8 else (rows * columns * layout.n_frames + 7) // 8

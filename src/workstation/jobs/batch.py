@@ -196,8 +196,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command in COMMANDS:
             return int(_command(args.command).main(args))
         return _run(args)
-    except Exception:
-        path = crash.write_report(*sys.exc_info(), where=f"workstation-batch {args.command}")  # type: ignore[arg-type]
+    except Exception as exc:
+        path = crash.write_report(type(exc), exc, exc.__traceback__, where=f"workstation-batch {args.command}")
         log.exception("internal error")
         print(crash.tell_user(path, "workstation-batch"), file=sys.stderr)
         return INTERNAL_ERROR

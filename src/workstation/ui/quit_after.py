@@ -50,7 +50,7 @@ class QuitAfter(QObject):
         if self.shown_after is None and self.window.isVisible() and handle is not None and handle.isExposed():
             self.shown_after = time.time() - self.start
             print(f"startup: window shown {self.shown_after:.2f} s after process start", flush=True)
-        if self.loaded_after is None and getattr(self.window, "context").volume is not None:
+        if self.loaded_after is None and getattr(self.window, "context").volume is not None:  # noqa: B009 - a MainWindow
             self.loaded_after = time.time() - self.start
             print(f"startup: study loaded {self.loaded_after:.2f} s after process start", flush=True)
         if self.shown_after is not None and self.loaded_after is not None:

@@ -10,7 +10,7 @@ conventions and references.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def check_input(volume: Volume, params: CalciumParams) -> list[str]:
     return warnings
 
 
-def check_values(hu: Any, meta: dict[str, Any]) -> list[str]:
+def check_values(hu: Any, meta: Mapping[str, Any]) -> list[str]:
     """A warning when a rescaled CT has no value below 0 HU (air is about -1000 HU).
 
     ``hu`` may be on the GPU: the minimum is one device reduction, not a host pass.

@@ -26,7 +26,8 @@ from workstation.analyses.calcium.panel_tables import ARTERY_CHOICES, ArteryTabl
 from workstation.analyses.calcium.params import CalciumParams
 from workstation.analyses.calcium.report import WEIGHT_COLORS, write_report
 from workstation.analyses.calcium.result import CalciumResult
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay
 from workstation.core.volume import Volume
 
 OVERLAY_KEY = "calcium"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,7 +66,7 @@ def write_report(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     styles = getSampleStyleSheet()
-    story: list = [Paragraph(title, styles["Title"])]
+    story: list[Any] = [Paragraph(title, styles["Title"])]
     pct = result.percentile
     header = [
         ["Patient ID", result.patient_id or "-", "Study date", result.study_date or "-"],
@@ -128,7 +128,7 @@ def _risk_label(result: CalciumResult) -> str:
     return RISK_LABELS[result.risk_category]
 
 
-def _table(rows: list, colors: object, style_cls: type, table_cls: type, head: bool = True) -> object:
+def _table(rows: list[Any], colors: object, style_cls: type, table_cls: type, head: bool = True) -> object:
     style = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 8)]  # type: ignore[attr-defined]
     if head:
         style.append(("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey))  # type: ignore[attr-defined]

@@ -167,7 +167,7 @@ def run(exam: MammoExam, params: MammoCadParams, backend: Backend,
     findings = _findings(exam, cands, geoms, walls, params)
     t3 = time.perf_counter()
     timings.update(preprocess=t1 - t0, inference=t2 - t1, postprocess=t3 - t2, total=t3 - t0)
-    views = tuple(ViewInfo(im.key, tuple(im.pixels.shape), im.spacing_mm, w, display_flip(im.laterality, w),  # type: ignore[arg-type]
+    views = tuple(ViewInfo(im.key, tuple(im.pixels.shape), im.spacing_mm, w, display_flip(im.laterality, w),
                            im.sop_instance_uid) for im, w in zip(exam.images, walls))
     report(progress, 1.0, f"{len(findings)} findings")
     return MammoCadResult(tuple(findings), suggest(findings), views, detector.entry.name, detector.entry.version,

@@ -52,7 +52,7 @@ class MammoView(QWidget):
 
     def set_image(self, image: Optional[MammoImage], flip: bool) -> None:
         self._image = None if image is None else _to_qimage(image.pixels, flip)
-        self._shape = (1, 1) if image is None else tuple(image.pixels.shape)  # type: ignore[assignment]
+        self._shape = (1, 1) if image is None else tuple(image.pixels.shape)
         self._flip = flip
         self.findings, self.selected = [], None
         self.update()

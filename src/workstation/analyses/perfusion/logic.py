@@ -18,7 +18,7 @@ Pipeline (all voxel work on the backend's device: :mod:`.passes` slab by slab,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Optional
 

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
-from workstation.analyses.panel_api import Roi, ScalarOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import Roi, ScalarOverlay
 from workstation.analyses.perfusion.logic import PerfusionParams, run, voxel_signals
 from workstation.analyses.perfusion.prepare import prepare
 from workstation.analyses.perfusion.report import RANGES

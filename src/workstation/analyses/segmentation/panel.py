@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay
 from workstation.analyses.segmentation.logic import SegmentationInput, SegmentationParams, SegmentationResult, run
 from workstation.analyses.segmentation.models import ModelChoice, ModelListing, available_models
 from workstation.ml.registry import ENV_VAR
