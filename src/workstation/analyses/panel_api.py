@@ -8,6 +8,7 @@ constructor and never reach into the main window.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from PySide6.QtCore import QObject, Signal
@@ -15,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from workstation.core.overlays import LabelOverlay, Overlay, Roi
 from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
+from workstation.io.writers import results_folder_beside
 from workstation.jobs.runner import Job, JobFn, JobRunner
 
 
@@ -104,3 +106,41 @@ class ViewerContext(QObject):
 
     def notify(self, title: str, text: str) -> None:
         self.message.emit(title, text)
+
+
+class PanelExport:
+    """``export()`` as every analysis panel offers it (a mixin beside ``QWidget``).
+
+    The panel defines ``export_to(folder)`` (writing through its ``artifacts.py`` and
+    raising for a source folder or a failed write) and ``show_problem(text)``; the
+    Export button calls :meth:`export`, which picks the default folder and turns faults
+    into a message instead of an exception.
+    """
+
+    context: ViewerContext
+
+    def export_to(self, folder: Path) -> Any:
+        raise NotImplementedError
+
+    def show_problem(self, text: str) -> None:
+        raise NotImplementedError
+
+    def default_export_folder(self) -> Path:
+        """``<study folder>_results`` beside the shown series' folder (never inside it)."""
+        series = self.context.series
+        if series is None and self.context.study is not None and self.context.study.series:
+            series = self.context.study.series[0]
+        if series is not None and series.frames:
+            return results_folder_beside(Path(series.frames[0].path).parent)
+        return Path.home() / "workstation_results"
+
+    def export(self, folder: Optional[Path] = None) -> list[Path]:
+        """Write the panel's export into ``folder`` (default: :meth:`default_export_folder`)."""
+        try:
+            written = self.export_to(Path(folder) if folder is not None else self.default_export_folder())
+        except (ValueError, OSError) as exc:
+            self.show_problem(str(exc))
+            return []
+        if written is None:
+            return []
+        return list(written) if isinstance(written, (list, tuple)) else [written]

@@ -4,12 +4,11 @@
 8-connected per axial slice, >= 1 mm^2), groups them in 3D, scores them (Agatston,
 volume, mass), suggests an artery for each, and returns a :class:`CalciumResult`
 with risk category, CAC-DRS and MESA percentile.  See :mod:`.scoring` for the
-conventions and references.
+conventions and references.  :func:`estimate_memory` gives the device bytes a run needs.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Mapping, Optional
 
 import numpy as np
@@ -21,9 +20,9 @@ from workstation.analyses.calcium.mesa import normalise_sex
 from workstation.analyses.calcium.params import CalciumParams
 from workstation.analyses.calcium.result import CalciumResult
 from workstation.analyses.calcium.scoring import build_lesions
+from workstation.analyses.inputs import provenance
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn, report
-from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
 
 
@@ -139,43 +138,29 @@ def run(
         patient_id=str(meta.get("patient_id") or ""),
         study_uid=str(meta.get("study_uid") or ""),
         study_date=str(meta.get("study_date") or ""),
+        provenance=provenance("calcium", params, backend.label, volume),
     )
 
 
-def _score_series_choice(series: Series) -> tuple[int, float, int]:
-    thickness = series.meta.get("slice_thickness")
-    near_3mm = -abs(float(thickness) - 3.0) if thickness is not None else -99.0
-    return (1 if series.modality.upper() == "CT" else 0, near_3mm, series.n_frames)
+#: Device bytes per candidate (>= threshold) voxel: its flat index, slice, row, column
+#: and global index (int64), value (float64), old and canonical labels (int32), and the
+#: float64 weights of the statistics' bincounts.
+BYTES_PER_CANDIDATE = 96
 
 
-def pick_series(study: Study) -> Series:
-    """The CT series best suited for calcium scoring (closest to 3 mm, then most slices)."""
-    ct = [s for s in study.series if s.modality.upper() == "CT" and s.n_frames > 1]
-    if not ct:
-        raise InputError(f"study {study.uid} holds no multi-slice CT series for calcium scoring")
-    return max(ct, key=_score_series_choice)
+def estimate_memory(volume: Volume, params: CalciumParams, backend: Backend) -> int:
+    """Peak bytes of a run on ``backend``'s device.
 
+    The volume itself (when it must be copied there), the threshold mask (1 byte per
+    voxel), the 2D label volume (int32) and :data:`BYTES_PER_CANDIDATE` per candidate
+    voxel, counted on every 4th slice and 2nd row and column (the run's only
+    data-dependent size).
+    """
+    a = volume.array
+    n = int(np.prod(volume.shape))
+    resident = backend.is_gpu and isinstance(a, backend.xp.ndarray)
+    copy = 0 if resident or (not backend.is_gpu and a.flags.c_contiguous) else n * a.dtype.itemsize
+    sample = np.asarray(a[::4, ::2, ::2]) if not resident else backend.asnumpy(a[::4, ::2, ::2])
+    fraction = float(np.count_nonzero(sample >= params.threshold_hu)) / max(sample.size, 1)
+    return copy + n + 4 * n + int(BYTES_PER_CANDIDATE * fraction * n)
 
-def with_study_facts(volume: Volume, study: Optional[Study]) -> Volume:
-    """``volume`` with the patient ID, age, sex and study date of ``study`` in its meta."""
-    if study is None:
-        return volume
-    meta: dict[str, Any] = dict(volume.meta)
-    if not meta.get("patient_id"):
-        meta["patient_id"] = study.patient_id
-    if meta.get("patient_age_years") is None and study.patient_age_years is not None:
-        meta["patient_age_years"] = study.patient_age_years
-    if not meta.get("patient_sex") and study.patient_sex:
-        meta["patient_sex"] = study.patient_sex
-    if not meta.get("study_date") and study.study_date is not None:
-        meta["study_date"] = study.study_date.isoformat()
-    if not meta.get("study_uid"):
-        meta["study_uid"] = study.uid
-    return replace(volume, meta=meta)
-
-
-def prepare(study: Study, progress: Optional[ProgressFn] = None) -> Volume:
-    """Load the CT series of ``study`` to score, with patient facts in ``meta``."""
-    from workstation.io.dicom import load_series
-
-    return with_study_facts(load_series(pick_series(study), progress), study)
