@@ -48,7 +48,8 @@ def test_decode_parity(gpu: Backend) -> None:
 
 def test_four_view_cad_parity(gpu: Backend, case: object) -> None:
     pytest.importorskip("onnxruntime")
-    from workstation.analyses.mammo_cad.logic import MammoCadParams, run
+    from workstation.analyses.mammo_cad.logic import run
+    from workstation.analyses.mammo_cad.params import MammoCadParams
 
     exam = exam_from_arrays(case.images, 0.1, {v: patient_orientation(v) for v in VIEWS})  # type: ignore[attr-defined]
     r_cpu = run(exam, MammoCadParams(), cpu_backend())

@@ -11,7 +11,8 @@ import pytest
 cupy = pytest.importorskip("cupy")
 
 from workstation.analyses.perfusion.deconvolution import Deconvolver  # noqa: E402
-from workstation.analyses.perfusion.logic import PerfusionParams, run  # noqa: E402
+from workstation.analyses.perfusion.logic import run  # noqa: E402
+from workstation.analyses.perfusion.params import PerfusionParams  # noqa: E402
 from workstation.compute.backend import cpu_backend  # noqa: E402
 from workstation.demo.perfusion import generate_perfusion, tissue_curve  # noqa: E402
 

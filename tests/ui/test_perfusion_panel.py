@@ -45,7 +45,7 @@ def test_load_roi_run_and_export(qtbot, tmp_path: Path) -> None:  # type: ignore
 
     panel.method.setCurrentText("csvd")
     with qtbot.waitSignal(context.overlays_changed, timeout=60000):
-        panel.run_analysis()
+        panel.start()
     qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
     overlay = context.overlays[OVERLAY_KEY]
     assert isinstance(overlay, ScalarOverlay) and overlay.unit == "ml/100g/min"

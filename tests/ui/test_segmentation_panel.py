@@ -79,9 +79,9 @@ def test_segment_demo_shows_overlay_and_table(qtbot, context: ViewerContext, tmp
     panel.opacity.setValue(80)
     assert context.overlays[OVERLAY_KEY].opacity == pytest.approx(0.8)
 
-    path = panel.export_to(tmp_path / "out", "nifti")
+    path = panel.export_one(tmp_path / "out", "nifti")
     assert path is not None and path.is_file()
-    assert panel.export_to(tmp_path / "out", "seg") is None  # no DICOM source for an in-memory volume
+    assert panel.export_one(tmp_path / "out", "seg") is None  # no DICOM source for an in-memory volume
     assert "DICOM" in panel.status.text()
 
 

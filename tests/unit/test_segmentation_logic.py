@@ -13,8 +13,9 @@ pytest.importorskip("onnx")
 
 from ml_onnx_helpers import conv_model, entry_dict, write_manifest  # noqa: E402
 
-from workstation.analyses.segmentation.logic import (SegmentationInput, SegmentationParams, dice, measure,  # noqa: E402
-                                                     run)
+from workstation.analyses.segmentation.logic import dice, measure, run  # noqa: E402
+from workstation.analyses.segmentation.params import SegmentationParams  # noqa: E402
+from workstation.analyses.segmentation.prepare import SegmentationInput  # noqa: E402
 from workstation.compute.backend import cpu_backend  # noqa: E402
 from workstation.core.progress import Cancelled  # noqa: E402
 from workstation.core.volume import Volume  # noqa: E402

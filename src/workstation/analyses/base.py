@@ -3,8 +3,9 @@
 The contract, file by file in ``analyses/<name>/`` (``docs/contributing.md`` walks
 through it):
 
-``params.py``     a frozen :class:`~workstation.analyses.params.Params` dataclass; every
-                  field declares unit, default and valid range (:func:`~.params.param`)
+``params.py``     a frozen :class:`~workstation.core.params.Params` dataclass; every
+                  field declares unit, default and valid range
+                  (:func:`~workstation.core.params.param`)
 ``prepare.py``    ``prepare(study, progress) -> inputs``; :class:`InputError` when the
                   study holds nothing to run on
 ``logic.py``      ``run(inputs, params, backend, progress) -> result``, pure (no Qt, no

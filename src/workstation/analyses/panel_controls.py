@@ -1,4 +1,4 @@
-"""Qt controls built from a parameters dataclass's declarations (:mod:`.params`).
+"""Qt controls built from a parameters dataclass's declarations (:mod:`workstation.core.params`).
 
 A number becomes a spin box with the declared range, step and unit; an optional number
 gets one step below its minimum that reads "unknown" (or the field's ``none_text``);
@@ -18,7 +18,7 @@ from typing import Any, Generic, Optional, Sequence, TypeVar
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QWidget
 
-from workstation.analyses.params import ParamSpec, specs
+from workstation.core.params import ParamSpec, specs
 
 P = TypeVar("P")
 _BIG = 1e9

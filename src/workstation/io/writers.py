@@ -54,7 +54,7 @@ def write_nifti(array_zyx: NDArray[Any], volume: Volume, path: str | Path, *, dt
     import nibabel as nib
 
     if tuple(array_zyx.shape) != volume.shape:
-        raise ValueError(f"array of shape {array_zyx.shape} does not match the volume {volume.shape}")
+        raise ValueError(f"the shapes of the array {array_zyx.shape} and the volume {volume.shape} do not match")
     data = np.ascontiguousarray(np.asarray(array_zyx).transpose(2, 1, 0))
     image = nib.Nifti1Image(data if dtype is None else data.astype(dtype), nifti_affine(volume))
     image.header.set_xyzt_units("mm", time_unit)
@@ -118,8 +118,8 @@ def check_outside_sources(target: str | Path, sources: Iterable[str | Path]) -> 
     for folder in sorted({Path(s).resolve() for s in sources}):
         if resolved == folder or folder in resolved.parents:
             raise SourceFolderError(
-                f"{target} is inside the source folder {folder}: derived files never go into a folder holding "
-                "the source images; choose another folder")
+                f"{target} lies in the source folder {folder}: derived files never go into the source study folder "
+                "or any folder holding source images; choose another folder")
     return resolved
 
 

@@ -4,10 +4,14 @@
 
     workstation-batch list
     workstation-batch run calcium /data/studies --out results [--device cpu|cuda]
-                      [--param min_area_mm2=1.0] [--dask local:4 | --dask tcp://host:8786]
+                      [--param min_area_mm2=1.0] [--inputs per_study.csv]
+                      [--dask local:4 | --dask tcp://host:8786]
 
 Every study found under the given paths gets ``OUT/<StudyInstanceUID>/<analysis>.json``
-and the analysis's artifacts.  The exit code is 0 only when every study succeeded; a
+and the analysis's artifacts.  ``--param`` values apply to every study; ``--inputs``
+gives per-study values (one row per StudyInstanceUID, columns named like the
+parameters, :mod:`workstation.jobs.study_inputs`).  Analyses may add sub-commands of
+their own (``commands`` of their registry entry).  The exit code is 0 only when every study succeeded; a
 summary table ends the run, and a line names the compute device (and why the CPU is used
 when a GPU was wanted).  Logs go to ``batch.log`` in the log folder
 (:mod:`workstation.core.paths`); an internal error leaves a crash report there and ends
@@ -29,10 +33,12 @@ from typing import Any, Optional, Sequence
 from workstation.analyses import get, names
 from workstation.core import crash
 from workstation.core.logs import setup_logging, shutdown_logging
+from workstation.core.params import specs, with_overrides
 from workstation.core.paths import version_string
 from workstation.core.redact import register_sensitive
 from workstation.core.study import Study
-from workstation.jobs.execute import StudyOutcome, parse_params, run_study
+from workstation.jobs.execute import StudyOutcome, run_study
+from workstation.jobs.study_inputs import InputsError, per_study_params
 
 log = logging.getLogger("workstation.batch")
 INTERNAL_ERROR = 70  # EX_SOFTWARE
@@ -40,12 +46,23 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 # Sub-commands beyond ``list`` and ``run``: name -> module.  Each module defines
 # ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
 # status); it is imported only when the parser is built.  To add a command, add a module
-# and one line here.
+# and one line here; an analysis declares its own in its registry entry (``commands``).
 COMMANDS: dict[str, str] = {}
 
 
+def all_commands() -> dict[str, str]:
+    """:data:`COMMANDS` and every registered analysis's commands (a clash is an error)."""
+    found = dict(COMMANDS)
+    for name in names():
+        for command, module in get(name).commands.items():
+            if command in found or command in ("list", "run"):
+                raise ValueError(f"analysis {name!r} declares the sub-command {command!r}, which already exists")
+            found[command] = module
+    return found
+
+
 def _command(name: str) -> Any:
-    return importlib.import_module(COMMANDS[name])
+    return importlib.import_module(all_commands()[name])
 
 
 def _parse_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -70,30 +87,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, type=Path, help="output folder")
     run.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    run.add_argument("--inputs", type=Path, default=None, metavar="FILE.csv",
+                     help="per-study parameters: a StudyInstanceUID column and one column per parameter")
     run.add_argument("--dask", default=None, metavar="local[:N]|ADDRESS", help="run studies on a Dask cluster")
-    for name in COMMANDS:
-        module = _command(name)
+    for name, module_name in all_commands().items():
+        module = importlib.import_module(module_name)
         module.add_arguments(sub.add_parser(name, help=module.HELP))
     return parser
 
 
 def _list() -> int:
-    from dataclasses import fields
-
     for name in names():
         analysis = get(name)
         print(f"{name}: {analysis.title}")
-        defaults = analysis.default_params()
-        for f in fields(defaults):
-            print(f"    --param {f.name}={getattr(defaults, f.name)!r}")
+        for spec in specs(analysis.params_type):
+            print(f"    --param {spec.name}  ({spec.describe()})")
+        if analysis.artifacts is not None:
+            written = [a.files for a in analysis.artifacts.artifacts if a.batch]
+            print(f"    writes {name}.json" + "".join(f", {f}" for f in written))
+        for command in analysis.commands:
+            print(f"    sub-command: workstation-batch {command}")
     return 0
 
 
-def _run_local(name: str, studies: list[Study], out: Path, params: Any, device: Optional[str]) -> list[StudyOutcome]:
+def _run_local(name: str, studies: list[Study], out: Path, params: dict[str, Any],
+               device: Optional[str]) -> list[StudyOutcome]:
     outcomes = []
     for i, study in enumerate(studies, start=1):
         log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
-        outcomes.append(run_study(name, study, out, params=params, device=device))
+        outcomes.append(run_study(name, study, out, params=params[study.uid], device=device))
     return outcomes
 
 
@@ -109,13 +131,14 @@ def _dask_client(spec: str) -> Any:
 
 
 def run_on_dask(
-    name: str, studies: list[Study], out: Path, params: Any, device: Optional[str], spec: str
+    name: str, studies: list[Study], out: Path, params: dict[str, Any], device: Optional[str], spec: str
 ) -> list[StudyOutcome]:
-    """Submit one task per study to a Dask cluster and gather the outcomes in order."""
+    """Submit one task per study (``params`` by study UID) to a Dask cluster and gather the outcomes in order."""
     client = _dask_client(spec)
     try:
         futures = [
-            client.submit(run_study, name, study, out, params=params, device=device, key=f"{name}-{study.uid}", pure=False)
+            client.submit(run_study, name, study, out, params=params[study.uid], device=device,
+                          key=f"{name}-{study.uid}", pure=False)
             for study in studies
         ]
         return list(client.gather(futures))
@@ -144,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
 
     analysis = get(args.analysis)
     try:
-        params = parse_params(analysis.params_type, _parse_overrides(args.param))
+        params = with_overrides(analysis.params_type, None, _parse_overrides(args.param))
     except (TypeError, ValueError) as exc:
         print(f"workstation-batch: {exc}", file=sys.stderr)
         return 2
@@ -156,18 +179,26 @@ def _run(args: argparse.Namespace) -> int:
     found = scan(args.paths)
     for problem in found.problems:
         print(f"skipped {problem}", file=sys.stderr)
-    studies = list(found.studies)
+    studies = [s for s in found.studies if s.series]  # objects without images are no analysis's input
     if not studies:
         where = ", ".join(str(p) for p in args.paths)
         print(f"workstation-batch: no DICOM studies found in {where} "
               f"({len(found.problems)} file(s) skipped, reasons above)", file=sys.stderr)
         return 1
     register_sensitive(value for study in studies for value in (study.patient_name, study.patient_id))
+    try:
+        per_study, notes = (per_study_params(params, args.inputs, studies) if args.inputs is not None
+                            else ({s.uid: params for s in studies}, []))
+    except InputsError as exc:
+        print(f"workstation-batch: {exc}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"workstation-batch: {note}", file=sys.stderr)
     if args.dask:
-        outcomes = run_on_dask(args.analysis, studies, args.out, params, args.device, args.dask)
+        outcomes = run_on_dask(args.analysis, studies, args.out, per_study, args.device, args.dask)
     else:
         print(f"compute device: {_describe_device(args.device)}", flush=True)
-        outcomes = _run_local(args.analysis, studies, args.out, params, args.device)
+        outcomes = _run_local(args.analysis, studies, args.out, per_study, args.device)
     print(summary_table(outcomes))
     print(f"total {time.perf_counter() - start:.1f} s")
     return 0 if all(o.ok for o in outcomes) else 1
@@ -193,7 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"workstation-batch: an earlier run ended with a fatal error; report: {report}", file=sys.stderr)
         if args.command == "list":
             return _list()
-        if args.command in COMMANDS:
+        if args.command not in ("list", "run"):
             return int(_command(args.command).main(args))
         return _run(args)
     except Exception as exc:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, Mapping, Optional
 
 from workstation.analyses.calcium.mesa import RACES
-from workstation.analyses.params import Params, param
+from workstation.core.params import Params, param
 
 ARTERIES: tuple[str, ...] = ("LM", "LAD", "LCX", "RCA", "other")
 #: Assigning this "artery" removes a lesion from every total (not coronary calcium).

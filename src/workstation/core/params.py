@@ -1,5 +1,8 @@
 """Parameters of an analysis: a frozen dataclass whose fields say their unit, default and range.
 
+Plain data (no Qt, no analysis): analyses declare their ``params.py`` with it, the batch
+command line and the panels read the declarations.
+
 Declare each field with :func:`param`::
 
     @dataclass(frozen=True)
