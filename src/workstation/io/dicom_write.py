@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, UID, generate_uid
+from pydicom.valuerep import DSfloat
 
 from workstation.core.volume import Volume, VolumeSeries
 
@@ -53,6 +54,13 @@ def base_dataset(sop_class: str, sop_uid: str) -> Dataset:
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = sop_uid
     return ds
+
+
+def _ds(values: Any) -> Any:
+    """Decimal strings of at most 16 characters (DS) for one number or a sequence of them."""
+    if isinstance(values, (list, tuple, np.ndarray)):
+        return [DSfloat(float(v), auto_format=True) for v in values]
+    return DSfloat(float(values), auto_format=True)
 
 
 def _dicom_time(seconds: float) -> str:
@@ -133,12 +141,12 @@ def write_series(
         ds.SeriesDate = today
         ds.PatientName = "ANONYMOUS"
         ds.PatientID = "ANON"
-        ds.ImagePositionPatient = [float(v) for v in positions[k]]
-        ds.ImageOrientationPatient = iop
-        ds.PixelSpacing = [float(dy), float(dx)]
-        ds.SliceThickness = float(slice_thickness if slice_thickness is not None else dz)
-        ds.SpacingBetweenSlices = float(dz)
-        ds.SliceLocation = float(positions[k] @ np.cross(row_dir, col_dir))
+        ds.ImagePositionPatient = _ds(positions[k])
+        ds.ImageOrientationPatient = _ds(iop)
+        ds.PixelSpacing = _ds([dy, dx])
+        ds.SliceThickness = _ds(slice_thickness if slice_thickness is not None else dz)
+        ds.SpacingBetweenSlices = _ds(dz)
+        ds.SliceLocation = _ds(positions[k] @ np.cross(row_dir, col_dir))
         ds.Rows, ds.Columns = int(volume.shape[1]), int(volume.shape[2])
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
@@ -146,8 +154,8 @@ def write_series(
         ds.BitsStored = 16
         ds.HighBit = 15
         ds.PixelRepresentation = 1
-        ds.RescaleSlope = slope
-        ds.RescaleIntercept = intercept
+        ds.RescaleSlope = _ds(slope)
+        ds.RescaleIntercept = _ds(intercept)
         ds.RescaleType = "HU" if modality == "CT" else "US"
         if acquisition_time_s is not None:
             ds.AcquisitionTime = _dicom_time(acquisition_time_s)

@@ -173,7 +173,7 @@ def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Se
         z1 = min(z0 + step, shape[0])
         labels[z0:z1] = plan.slab(z0, z1)
 
-    n_threads = 1 if xp is not np else min(workers or _usable_cores(), 8, len(starts))
+    n_threads = 1 if xp is not np else min(workers or usable_cores(), 8, len(starts))
     if n_threads <= 1:
         for z0 in starts:
             fill(z0)
@@ -293,7 +293,8 @@ def _argmax(values: Any, xp: Any) -> Any:
     return index
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:

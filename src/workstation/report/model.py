@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,11 +87,16 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Table:
-    """Rows of cells; the first row is a heading row when ``heading`` is true."""
+    """Rows of cells; the first row is a heading row when ``heading`` is true.
+
+    ``swatches`` colour the first cell of the rows they name (row index -> RGB): a legend
+    of the colours key images use.
+    """
 
     rows: tuple[tuple[str, ...], ...]
     title: str = ""
     heading: bool = True
+    swatches: Mapping[int, RGB] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,11 +109,12 @@ class KeyImage:
 
 @dataclass(frozen=True)
 class Images:
-    """Key images laid out ``per_row`` across the page width."""
+    """Key images laid out ``per_row`` across the page width, each at most ``max_height_mm`` tall."""
 
     images: tuple[KeyImage, ...]
     title: str = ""
     per_row: int = 4
+    max_height_mm: float = 110.0
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Optional, Sequence
 from xml.sax.saxutils import escape
 
 from workstation.core.provenance import Provenance
@@ -43,7 +43,7 @@ def _p(text: str, style: Any) -> Any:
 
 
 def _table(rows: Sequence[Sequence[str]], width: float, styles: dict[str, Any], *, heading: bool,
-           key_columns: Sequence[int] = ()) -> Any:
+           key_columns: Sequence[int] = (), swatches: Optional[Mapping[int, tuple[int, int, int]]] = None) -> Any:
     from reportlab.lib import colors
     from reportlab.platypus import Table as RLTable
     from reportlab.platypus import TableStyle
@@ -60,6 +60,8 @@ def _table(rows: Sequence[Sequence[str]], width: float, styles: dict[str, Any], 
         style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3e6ea")))
     for c in key_columns:
         style.append(("BACKGROUND", (c, 0), (c, -1), colors.HexColor("#f1f3f5")))
+    for r, rgb in (swatches or {}).items():
+        style.append(("BACKGROUND", (0, r), (0, r), colors.Color(*(v / 255 for v in rgb))))
     table.setStyle(TableStyle(style))
     return table
 
@@ -74,20 +76,20 @@ def _png(rgb: Any) -> io.BytesIO:
 
 
 def _images(block: Images, width: float, styles: dict[str, Any]) -> list[Any]:
+    from reportlab.lib.units import mm
     from reportlab.platypus import Image as RLImage
     from reportlab.platypus import Table as RLTable
     from reportlab.platypus import TableStyle
 
     per_row = max(1, block.per_row)
     cell_w = width / per_row
-    tallest = max((k.rgb.shape[0] / k.rgb.shape[1] for k in block.images), default=1.0)
+    cap = block.max_height_mm * mm
     cells: list[Any] = []
     for k in block.images:
         w = cell_w - 6
         h = w * k.rgb.shape[0] / k.rgb.shape[1]
-        if tallest * w > 110 * 2.83:  # keep a row of tall images (mammograms) on the page
-            h = h * (110 * 2.83) / (tallest * w)
-            w = h * k.rgb.shape[1] / k.rgb.shape[0]
+        if h > cap:  # tall images (mammograms) keep a row on the page
+            w, h = w * cap / h, cap
         cells.append([RLImage(_png(k.rgb), width=w, height=h), _p(k.caption, styles["small"])])
     grid: list[list[Any]] = [cells[i:i + per_row] for i in range(0, len(cells), per_row)]
     grid = [row + [""] * (per_row - len(row)) for row in grid]
@@ -122,6 +124,8 @@ def _plot(block: Plot, width: float) -> Any:
 
 
 def _block(block: Block, width: float, styles: dict[str, Any]) -> list[Any]:
+    from reportlab.platypus import Spacer
+
     out: list[Any] = []
     title = getattr(block, "title", "")
     if title:
@@ -130,7 +134,7 @@ def _block(block: Block, width: float, styles: dict[str, Any]) -> list[Any]:
         out.append(_p(block.text, styles["bold" if block.emphasis else "body"]))
     elif isinstance(block, Table):
         if block.rows:
-            out.append(_table(block.rows, width, styles, heading=block.heading))
+            out += [_table(block.rows, width, styles, heading=block.heading, swatches=block.swatches), Spacer(1, 4)]
     elif isinstance(block, Images):
         if block.images:
             out += _images(block, width, styles)

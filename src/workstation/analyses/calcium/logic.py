@@ -152,15 +152,18 @@ def estimate_memory(volume: Volume, params: CalciumParams, backend: Backend) -> 
     """Peak bytes of a run on ``backend``'s device.
 
     The volume itself (when it must be copied there), the threshold mask (1 byte per
-    voxel), the 2D label volume (int32) and :data:`BYTES_PER_CANDIDATE` per candidate
-    voxel, counted on every 4th slice and 2nd row and column (the run's only
-    data-dependent size).
+    voxel), the 2D label volume (int32, over the rows and columns that hold candidates)
+    and :data:`BYTES_PER_CANDIDATE` per candidate voxel.  The candidates and their
+    bounding box are counted on every 4th slice and 2nd row and column (the run's only
+    data-dependent sizes).
     """
     a = volume.array
     n = int(np.prod(volume.shape))
     resident = backend.is_gpu and isinstance(a, backend.xp.ndarray)
     copy = 0 if resident or (not backend.is_gpu and a.flags.c_contiguous) else n * a.dtype.itemsize
-    sample = np.asarray(a[::4, ::2, ::2]) if not resident else backend.asnumpy(a[::4, ::2, ::2])
-    fraction = float(np.count_nonzero(sample >= params.threshold_hu)) / max(sample.size, 1)
-    return copy + n + 4 * n + int(BYTES_PER_CANDIDATE * fraction * n)
-
+    sample = (backend.asnumpy(a[::4, ::2, ::2]) if resident else np.asarray(a[::4, ::2, ::2])) >= params.threshold_hu
+    fraction = float(np.count_nonzero(sample)) / max(sample.size, 1)
+    rows, cols = np.flatnonzero(sample.any(axis=(0, 2))), np.flatnonzero(sample.any(axis=(0, 1)))
+    box = ((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1) / (sample.shape[1] * sample.shape[2])
+           if rows.size else 0.0)
+    return copy + n + int(4 * box * n) + int(BYTES_PER_CANDIDATE * fraction * n)

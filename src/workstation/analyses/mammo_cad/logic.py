@@ -104,11 +104,11 @@ def run(exam: MammoExam, params: MammoCadParams, backend: Backend,
 def estimate_memory(exam: MammoExam, params: MammoCadParams, backend: Backend) -> int:
     """Peak bytes of a run on ``backend``'s device.
 
-    The largest view is resized one at a time: its float32 copy on the device (none on
-    the CPU, where the exam is float32 already), its anti-aliasing blur and the filter's
-    scratch; every view then contributes its network input, breast mask and three
-    output maps; the model's session holds about four times its file (weights,
-    activations, the provider's arena).
+    The views are resized one at a time: the largest one's anti-aliasing blur (float32)
+    and, on a GPU, its float32 copy there (the exam is float32 on the host already);
+    every view then contributes its network input, breast mask and three output maps;
+    the model's session holds about four times its file (weights, activations, the
+    provider's arena).
     """
     from workstation.analyses.mammo_cad.preprocess import INPUT_SHAPE
     from workstation.ml.registry import get_model
@@ -117,7 +117,7 @@ def estimate_memory(exam: MammoExam, params: MammoCadParams, backend: Backend) -
     pixels = int(np.prod(INPUT_SHAPE))
     per_view = pixels * 4 + pixels + 3 * len(CLASSES) * 4 * pixels // STRIDE**2
     model = 4 * get_model(MODEL_NAME).file.stat().st_size
-    return (3 if backend.is_gpu else 2) * largest + len(exam.images) * per_view + model
+    return (2 if backend.is_gpu else 1) * largest + len(exam.images) * per_view + model
 
 
 def _findings(exam: MammoExam, cands: list[Any], geoms: list[ViewGeometry], walls: list[bool],

@@ -44,8 +44,11 @@ def section(result: MammoCadResult, exam: Optional[MammoExam]) -> ReportSection:
             if image is None or key not in views:
                 continue
             boxes = [(f.kind, f.box_px) for f in result.for_view(key)]
-            images.append(KeyImage(marked_thumbnail(image.pixels, boxes, views[key].display_flip), key))
-        blocks.append(Images(tuple(images), "Views (masses red, calcification clusters green)", per_row=2))
+            marks = len(boxes)
+            caption = f"{key}: {marks} mark{'s' if marks != 1 else ''}"
+            images.append(KeyImage(marked_thumbnail(image.pixels, boxes, views[key].display_flip), caption))
+        blocks.append(Images(tuple(images), "Views (masses red, calcification clusters green)", per_row=2,
+                             max_height_mm=78.0))
     rows = [("#", "View", "Type", "Score", "Size mm", "Position mm", "Location")]
     for f in result.findings:
         rows.append((str(f.id), f.view, f.kind, f"{f.score:.2f}", f"{f.size_mm[0]:.1f} x {f.size_mm[1]:.1f}",

@@ -136,35 +136,47 @@ def run(data: Volume | SegmentationInput, params: SegmentationParams, backend: B
     )
 
 
-#: Per-slab bytes of the label refinement on the study grid (border voxels, slab scores).
-REFINE_BYTES = 64 * 2**20
+#: Bytes the label refinement holds for border voxels (scores and their indices).
+REFINE_BYTES = 40 * 2**20
+#: Bytes per foreground voxel when measuring: its flat index and label (int64), its value as float64.
+MEASURE_BYTES = 26
 
 
 def estimate_memory(data: Volume | SegmentationInput, params: SegmentationParams, backend: Backend) -> int:
-    """Peak bytes of a run on ``backend``'s device.
+    """Peak bytes of a run on ``backend``'s device: the largest of its three phases.
 
-    The CT's copy there (none on the CPU), the float32 model-grid image and its
-    normalised copy, the blended class scores and weights (``K + 1`` float32 per
-    model-grid voxel), one batch of tiles in and out, the uint8 labels on the study grid
-    with the refinement's slab memory, and the measurement of the foreground voxels
-    (24 bytes each; the foreground fraction is counted on a subsample above -500 HU).
-    The model session's own memory is not counted (ONNX Runtime's arena).
+    Held throughout: the CT's copy there (none on the CPU) and the normalised float32
+    image on the model grid.  Inference adds the blended class scores and weights
+    (``K + 1`` float32 per model-grid voxel) and one batch of tiles in and out; the
+    label phase keeps the scores and adds the uint8 labels on the study grid and the
+    refinement's slabs; measuring keeps scores and labels and adds
+    :data:`MEASURE_BYTES` per foreground voxel (counted on a subsample above -500 HU).
+    The model session's own memory (ONNX Runtime's arena) is not counted.
     """
     from workstation.ml.registry import get_model
+    from workstation.ml.resample import usable_cores
 
     volume = _volume_of(data)
     entry = get_model(params.model, params.models_dir)
     n = int(np.prod(volume.shape))
     a = volume.array
     resident = backend.is_gpu and isinstance(a, backend.xp.ndarray)
-    copy = n * a.dtype.itemsize if backend.is_gpu and not resident else 0
-    grid = int(np.prod([np.ceil(d * s / m) for d, s, m in zip(volume.shape, volume.spacing, entry.input.spacing)]))
-    classes = entry.n_classes
+    held = (n * a.dtype.itemsize if backend.is_gpu and not resident else 0)
+    model_shape = [int(np.ceil(d * s / m)) for d, s, m in zip(volume.shape, volume.spacing, entry.input.spacing)]
+    grid = int(np.prod(model_shape))
+    held += 4 * grid
+    k = entry.n_classes
+    scores = k * 4 * grid
     tile = int(np.prod(entry.input.tile))
-    batch = params.batch_size * tile * 4 * (entry.input.channels + 2 * classes)
+    inference = scores + 4 * grid + params.batch_size * tile * 4 * (entry.input.channels + 2 * k)
+    slices = 64 if backend.is_gpu else 8
+    workers = 1 if backend.is_gpu else min(usable_cores(), 8)
+    slab = workers * 2 * k * slices * volume.shape[1] * model_shape[2] * 4
+    labels = scores + n + slab + REFINE_BYTES
     sample = to_host(a[::4, ::4, ::4])
     fg = float(np.count_nonzero(sample > -500)) / max(sample.size, 1)
-    return copy + 2 * 4 * grid + (classes + 1) * 4 * grid + batch + n + REFINE_BYTES + int(24 * fg * n)
+    measure_phase = scores + n + int(MEASURE_BYTES * fg * n)
+    return held + max(inference, labels, measure_phase)
 
 
 def dice(a: NDArray[Any], b: NDArray[Any], label: int) -> float:

@@ -130,13 +130,16 @@ class SegmentationPanel(QWidget, PanelExport):
         opacity_row = QHBoxLayout()
         opacity_row.addWidget(QLabel("Opacity"))
         opacity_row.addWidget(self.opacity)
-        self.export_seg_button, self.export_nifti_button = QPushButton("Export DICOM SEG..."), QPushButton(
-            "Export NIfTI...")
-        self.export_report_button = QPushButton("Export PDF...")
+        self.export_seg_button, self.export_nifti_button = QPushButton("DICOM SEG..."), QPushButton("NIfTI...")
+        self.export_report_button = QPushButton("PDF...")
+        for button, what in ((self.export_seg_button, "a DICOM Segmentation"), (self.export_nifti_button,
+                             "a NIfTI label image"), (self.export_report_button, "a PDF report")):
+            button.setToolTip(f"Export the segmentation as {what}")
         self.export_seg_button.clicked.connect(lambda: self._export_dialog("seg"))
         self.export_nifti_button.clicked.connect(lambda: self._export_dialog("nifti"))
         self.export_report_button.clicked.connect(lambda: self._export_dialog("report"))
         exports = QHBoxLayout()
+        exports.addWidget(QLabel("Export"))
         exports.addWidget(self.export_seg_button)
         exports.addWidget(self.export_nifti_button)
         exports.addWidget(self.export_report_button)

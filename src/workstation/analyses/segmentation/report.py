@@ -27,12 +27,23 @@ def label_colors(labels: Mapping[int, str], extra: Mapping[str, Any]) -> dict[in
     return out
 
 
+def result_colors(result: SegmentationResult) -> dict[int, tuple[int, int, int]]:
+    """The colours the viewer gives the result's labels (the model manifest's, else the palette)."""
+    from workstation.ml.registry import get_model
+
+    try:
+        extra: Mapping[str, Any] = get_model(result.model).extra
+    except Exception:  # noqa: BLE001 - a user model not on the default path: the palette
+        extra = {}
+    return label_colors(result.names, extra)
+
+
 def key_slices(result: SegmentationResult, volume: Any, count: int = 3) -> Images:
     """``count`` axial slices spread over the segmented extent, labels painted half-opaque."""
     labels = result.labels
     rows = np.flatnonzero(labels.reshape(labels.shape[0], -1).any(axis=1))
     zs = sorted({int(z) for z in np.linspace(rows[0], rows[-1], count + 2)[1:-1]}) if rows.size else []
-    colours = label_colors(result.names, {})
+    colours = result_colors(result)
     images = []
     for z in zs:
         rgb = grey(np.asarray(volume.array[z]), *KEY_WINDOW)
@@ -45,10 +56,14 @@ def key_slices(result: SegmentationResult, volume: Any, count: int = 3) -> Image
 def section(result: SegmentationResult, data: Optional[Any]) -> ReportSection:
     """Structures, key slices and warnings of ``result`` (``data``: its inputs, for the CT slices)."""
     rows = [("Structure", "Volume ml", "Mean HU", "Voxels")]
+    colours = result_colors(result)
+    swatches = {}
     for s in result.structures:
         mean = "-" if not np.isfinite(s.mean_hu) else f"{s.mean_hu:.1f}"
         rows.append((s.name, f"{s.volume_ml:.1f}", mean, str(s.voxels)))
-    blocks: list[Block] = [Paragraph(result.intended_use), Table(tuple(rows), "Structures"),
+        if s.label in colours:
+            swatches[len(rows) - 1] = colours[s.label]
+    blocks: list[Block] = [Paragraph(result.intended_use), Table(tuple(rows), "Structures", swatches=swatches),
                            Table((("Model", f"{result.model} {result.version}"),), heading=False)]
     volume = getattr(data, "volume", data)
     if volume is not None and getattr(volume, "shape", None) == result.labels.shape:
