@@ -166,6 +166,8 @@ def test_missing_optional_attributes_are_unknown_and_dicom_out_is_valid(name: st
     written = analysis.write_artifacts(result, inputs, tmp_path / "out", names=analysis.artifacts.names(), study=study)
     assert written
     dicom = [p for p in written if p.suffix == ".dcm"]
+    for path in dicom:  # every DICOM object says how it was made
+        assert result.provenance.inputs.sha256.encode() in path.read_bytes(), path.name
     if dicom:
         assert_valid_dicom(dicom)
         for path in dicom:

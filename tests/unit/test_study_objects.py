@@ -21,7 +21,7 @@ def test_sr_record_matches_the_document() -> None:
     assert isinstance(sr, StructuredReport)
     assert sr.title == ds.ConceptNameCodeSequence[0].CodeMeaning
     assert (sr.completion_flag, sr.verification_flag) == (ds.CompletionFlag, ds.VerificationFlag)
-    assert sr.ref.study_uid == ds.StudyInstanceUID and found.patient_id == ds.PatientID
+    assert sr.ref.study_uid == ds.StudyInstanceUID and found.study.patient_id == ds.PatientID
 
 
 def test_seg_record_segments_and_source_images() -> None:

@@ -10,7 +10,6 @@ scan found (making a study for objects whose images are elsewhere).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -33,17 +32,10 @@ SEG_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 
 @dataclass(frozen=True)
 class FoundObject:
-    """A record and the patient/study facts needed to file it under its study."""
+    """A record and the study it names (patient and study facts from its header, no series)."""
 
     record: NonImageObject
-    patient_id: str = ""
-    patient_name: str = ""
-    patient_birth_date: Optional[date] = None
-    patient_sex: str = ""
-    patient_age_years: Optional[float] = None
-    study_date: Optional[date] = None
-    study_description: str = ""
-    accession_number: str = ""
+    study: Study
 
 
 def items(ds: Any, keyword: str) -> list[Dataset]:
@@ -168,17 +160,18 @@ def read_object(path: str | Path) -> FoundObject:
         record = record_of(path, ds)
         birth = da_date(value(ds, "PatientBirthDate"))
         study_date = da_date(value(ds, "StudyDate"))
-        return FoundObject(
-            record=record,
+        study = Study(
+            uid=record.ref.study_uid,
             patient_id=first_text(value(ds, "PatientID")),
             patient_name=first_text(value(ds, "PatientName")),
             patient_birth_date=birth,
             patient_sex=first_text(value(ds, "PatientSex")).upper(),
             patient_age_years=age_years(value(ds, "PatientAge"), birth, study_date),
             study_date=study_date,
-            study_description=first_text(value(ds, "StudyDescription")),
+            description=first_text(value(ds, "StudyDescription")),
             accession_number=first_text(value(ds, "AccessionNumber")),
         )
+        return FoundObject(record, study)
     except DicomReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - a malformed sequence or value is a fault of the file
@@ -197,15 +190,11 @@ def attach_objects(found: Iterable[FoundObject], studies: list[Study], patients:
         ref = f.record.ref
         study = by_uid.get(ref.study_uid)
         if study is None:
-            study = Study(uid=ref.study_uid, patient_id=f.patient_id, patient_name=f.patient_name,
-                          patient_birth_date=f.patient_birth_date, patient_sex=f.patient_sex,
-                          patient_age_years=f.patient_age_years, study_date=f.study_date,
-                          description=f.study_description, accession_number=f.accession_number)
-            by_uid[study.uid] = study
+            study = by_uid[ref.study_uid] = f.study
             studies.append(study)
-            patient = by_patient.get(f.patient_id)
+            patient = by_patient.get(study.patient_id)
             if patient is None:
-                patient = by_patient[f.patient_id] = Patient(patient_id=f.patient_id, name=f.patient_name)
+                patient = by_patient[study.patient_id] = Patient(patient_id=study.patient_id, name=study.patient_name)
                 patients.append(patient)
             patient.studies.append(study)
         if all(o.ref.sop_instance_uid != ref.sop_instance_uid for o in study.objects):

@@ -35,7 +35,8 @@ def write_dicom_maps(result: PerfusionResult, reference: Volume, out_dir: str | 
 
     ``source`` is a header of the dynamic series (default: read from the reference's
     source files).  Values are stored as int16 with a rescale slope per map that keeps
-    1/30000 of its largest magnitude; NaN (outside tissue) is stored as 0.
+    1/30000 of its largest magnitude; NaN (outside tissue) is stored as 0.  The
+    software and the inputs' digest are in each image's Derivation Description.
     """
     if source is None:
         source = writers.source_header(source_files(reference))
@@ -48,9 +49,17 @@ def write_dicom_maps(result: PerfusionResult, reference: Volume, out_dir: str | 
         paths += writers.write_derived_series(
             reference.with_array(values.astype(np.float32)), out / name, source=source,
             series_description=f"{name.upper()} [{unit}]", series_number=first_series_number + n,
-            derivation=f"{title} [{unit}], {result.method} deconvolution", slope=max(top / 30000.0, 1e-4),
-            file_prefix=name.upper(), deidentified=deidentified)
+            derivation=f"{title} [{unit}], {result.method} deconvolution; {provenance_text(result)}",
+            slope=max(top / 30000.0, 1e-4), file_prefix=name.upper(), deidentified=deidentified,
+            extra={"SoftwareVersions": result.provenance.software[:64]})
     return paths
+
+
+def provenance_text(result: PerfusionResult) -> str:
+    """The provenance a derived series carries in its Derivation Description."""
+    prov = result.provenance
+    digest = f"inputs SHA-256 {prov.inputs.sha256}" if prov.inputs.sha256 else "inputs built in memory"
+    return f"{prov.software} on {prov.device}, {digest}"
 
 
 def _maps(result: PerfusionResult, series: VolumeSeries, context: ArtifactContext) -> list[Path]:
