@@ -11,9 +11,9 @@ Every study found under the given paths gets ``OUT/<StudyInstanceUID>/<analysis>
 and the analysis's artifacts.  ``--param`` values apply to every study; ``--inputs``
 gives per-study values (one row per StudyInstanceUID, columns named like the
 parameters, :mod:`workstation.jobs.study_inputs`).  Analyses may add sub-commands of
-their own (``commands`` of their registry entry).  The exit code is 0 only when every study succeeded; a
-summary table ends the run, and a line names the compute device (and why the CPU is used
-when a GPU was wanted).  Logs go to ``batch.log`` in the log folder
+their own (``commands`` of their registry entry).  The exit code is 0 only when every
+study succeeded; a summary table ends the run, and a line names the compute device (and
+why the CPU is used when a GPU was wanted).  Logs go to ``batch.log`` in the log folder
 (:mod:`workstation.core.paths`); an internal error leaves a crash report there and ends
 with exit code 70.  With ``--dask`` the studies run as tasks on a Dask cluster
 (a local one started here, or an existing scheduler); the input and output folders must
