@@ -19,7 +19,8 @@ from typing import Any, Optional
 
 from workstation.analyses.mammo_cad.detect import Detector
 from workstation.analyses.mammo_cad.loader import exam_from_arrays
-from workstation.analyses.mammo_cad.logic import MammoCadParams, run
+from workstation.analyses.mammo_cad.logic import run
+from workstation.analyses.mammo_cad.params import MammoCadParams
 from workstation.compute.backend import Backend, cpu_backend, select_backend
 from workstation.demo.mammo import VIEWS, generate_mammo, patient_orientation
 

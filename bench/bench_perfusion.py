@@ -34,7 +34,8 @@ import numpy as np
 
 from workstation.analyses.perfusion.concentration import interpolation_matrix, uniform_grid
 from workstation.analyses.perfusion.deconvolution import DEFAULT_THRESHOLDS, convolution_matrix
-from workstation.analyses.perfusion.logic import PerfusionParams, run
+from workstation.analyses.perfusion.logic import run
+from workstation.analyses.perfusion.params import PerfusionParams
 from workstation.compute.backend import cpu_backend, select_backend
 from workstation.core.volume import Volume, VolumeSeries
 from workstation.demo.perfusion import generate_perfusion

@@ -22,7 +22,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from workstation.analyses.segmentation.logic import SegmentationParams, run
+from workstation.analyses.segmentation.logic import run
+from workstation.analyses.segmentation.params import SegmentationParams
 from workstation.compute.backend import Backend, GpuError, _cuda_backend, cpu_backend
 from workstation.demo.chest_labels import synthetic_chest
 

@@ -127,8 +127,8 @@ def run_gui(args: argparse.Namespace) -> int:
             log.warning("the previous session ended with a fatal error; report: %s", report)
         log.info("workstation %s starting; log file %s", _version(), log_file)
         return _run_window(args, fatal)
-    except Exception:
-        path = crash.write_report(*sys.exc_info(), where="start-up of the desktop application")  # type: ignore[arg-type]
+    except Exception as exc:
+        path = crash.write_report(type(exc), exc, exc.__traceback__, where="start-up of the desktop application")
         log.exception("the application could not start")
         print(crash.tell_user(path), file=sys.stderr)
         return INTERNAL_ERROR

@@ -13,16 +13,8 @@ pytestmark = pytest.mark.gpu
 
 from workstation.analyses.calcium.logic import run  # noqa: E402
 from workstation.analyses.calcium.params import CalciumParams  # noqa: E402
-from workstation.compute.backend import GpuError, _cuda_backend, cpu_backend  # noqa: E402
+from workstation.compute.backend import cpu_backend  # noqa: E402
 from workstation.core.volume import Volume  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def gpu() -> Any:
-    try:
-        return _cuda_backend(0)
-    except GpuError as exc:
-        pytest.skip(f"no working CUDA device: {exc}")
 
 
 def _volume(a: np.ndarray, pixel: float = 0.7, dz: float = 3.0) -> Volume:

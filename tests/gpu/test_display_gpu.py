@@ -5,24 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from workstation.compute.backend import Backend
 from workstation.compute.windowing import PRESETS, window_to_uint8
 
 pytestmark = pytest.mark.gpu
 
 
-@pytest.fixture(scope="module")
-def cp():  # type: ignore[no-untyped-def]
-    cupy = pytest.importorskip("cupy")
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            pytest.skip("no CUDA device")
-    except Exception as exc:  # driver missing or broken
-        pytest.skip(f"no working CUDA device: {exc}")
-    return cupy
-
-
 @pytest.mark.parametrize("dtype", [np.int16, np.float32, np.uint16])
-def test_window_parity(cp, dtype) -> None:  # type: ignore[no-untyped-def]
+def test_window_parity(gpu: Backend, dtype: type) -> None:
+    cp = gpu.xp
     values = np.random.default_rng(1).integers(-1100, 3100, size=(257, 263)).astype(dtype)
     if dtype == np.uint16:
         values = np.abs(values.astype(np.int32)).astype(np.uint16)

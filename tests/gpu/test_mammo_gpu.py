@@ -10,18 +10,10 @@ cupy = pytest.importorskip("cupy")
 from workstation.analyses.mammo_cad.detect import decode  # noqa: E402
 from workstation.analyses.mammo_cad.loader import exam_from_arrays  # noqa: E402
 from workstation.analyses.mammo_cad.preprocess import preprocess_view  # noqa: E402
-from workstation.compute.backend import Backend, cpu_backend, select_backend  # noqa: E402
+from workstation.compute.backend import Backend, cpu_backend  # noqa: E402
 from workstation.demo.mammo import VIEWS, generate_mammo, patient_orientation  # noqa: E402
 
 pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture(scope="module")
-def gpu() -> Backend:
-    backend = select_backend("cuda")
-    if not backend.is_gpu:
-        pytest.skip(f"no working CUDA device: {backend.describe()}")
-    return backend
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +48,8 @@ def test_decode_parity(gpu: Backend) -> None:
 
 def test_four_view_cad_parity(gpu: Backend, case: object) -> None:
     pytest.importorskip("onnxruntime")
-    from workstation.analyses.mammo_cad.logic import MammoCadParams, run
+    from workstation.analyses.mammo_cad.logic import run
+    from workstation.analyses.mammo_cad.params import MammoCadParams
 
     exam = exam_from_arrays(case.images, 0.1, {v: patient_orientation(v) for v in VIEWS})  # type: ignore[attr-defined]
     r_cpu = run(exam, MammoCadParams(), cpu_backend())

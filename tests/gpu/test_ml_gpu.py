@@ -69,7 +69,8 @@ def test_segmentation_cuda_provider_matches_cpu() -> None:
 
     Stated tolerance: probabilities within 2e-2, and >= 99.5 % of voxels share a label.
     """
-    from workstation.analyses.segmentation.logic import SegmentationParams, run
+    from workstation.analyses.segmentation.logic import run
+    from workstation.analyses.segmentation.params import SegmentationParams
     from workstation.compute.backend import cpu_backend
     from workstation.demo.chest_labels import synthetic_chest
     from workstation.ml import get_model

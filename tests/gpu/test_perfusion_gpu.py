@@ -11,19 +11,12 @@ import pytest
 cupy = pytest.importorskip("cupy")
 
 from workstation.analyses.perfusion.deconvolution import Deconvolver  # noqa: E402
-from workstation.analyses.perfusion.logic import PerfusionParams, run  # noqa: E402
-from workstation.compute.backend import cpu_backend, select_backend  # noqa: E402
+from workstation.analyses.perfusion.logic import run  # noqa: E402
+from workstation.analyses.perfusion.params import PerfusionParams  # noqa: E402
+from workstation.compute.backend import cpu_backend  # noqa: E402
 from workstation.demo.perfusion import generate_perfusion, tissue_curve  # noqa: E402
 
 pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture(scope="module")
-def gpu():  # type: ignore[no-untyped-def]
-    backend = select_backend("cuda")
-    if not backend.is_gpu:
-        pytest.skip(f"no working CUDA device: {backend.describe()}")
-    return backend
 
 
 @pytest.fixture(scope="module")

@@ -80,3 +80,74 @@ def test_batch_on_a_local_dask_cluster_matches_in_process(
     for uid in local:
         assert dask[uid]["agatston_total"] == local[uid]["agatston_total"]
         assert dask[uid]["lesions"] == local[uid]["lesions"]
+
+
+def test_batch_inputs_csv_sets_parameters_per_study(
+    two_ct_studies: tuple[Path, dict[str, float]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workstation.analyses import get
+    from workstation.compute.backend import cpu_backend
+
+    root, expected = two_ct_studies
+    studies = sorted(scan([root]).studies, key=lambda s: s.uid)
+    table = tmp_path / "inputs.csv"
+    table.write_text(f"StudyInstanceUID,threshold_hu,age\n{studies[0].uid},400,\n{studies[1].uid},,70\n"
+                     "1.2.3.4.5,200,\n")
+    code = main(["run", "calcium", str(root), "--out", str(tmp_path / "out"), "--device", "cpu",
+                 "--param", "min_area_mm2=2", "--inputs", str(table)])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert "study 1.2.3.4.5 is not among the studies found" in out.err
+    records = _records(tmp_path / "out", "calcium")
+    analysis = get("calcium")
+    strict = analysis.default_params().replace(threshold_hu=400.0, min_area_mm2=2.0)
+    first = analysis.run(analysis.prepare(studies[0], None), strict, cpu_backend(), None)
+    assert records[studies[0].uid]["agatston_total"] == pytest.approx(first.agatston_total)
+    assert first.agatston_total < expected["0"]  # the 400 HU threshold drops the weaker voxels
+    assert records[studies[0].uid]["parameters"]["threshold_hu"] == 400.0
+    assert records[studies[1].uid]["parameters"] | {"age": None} == records[studies[0].uid]["parameters"] | {
+        "threshold_hu": 130.0, "age": None}
+    assert records[studies[1].uid]["age"] == 70.0 and records[studies[1].uid]["parameters"]["min_area_mm2"] == 2.0
+    assert records[studies[1].uid]["provenance"]["params"]["age"] == 70.0
+
+
+@pytest.mark.parametrize("header,row,message", [
+    ("StudyInstanceUID,no_such", "x,1", "no_such are not parameters"),
+    ("StudyInstanceUID,threshold_hu", "{uid},5000", "threshold_hu = 5000.0 HU is above its maximum 1000 HU"),
+    ("StudyInstanceUID,threshold_hu", "{uid},abc", "threshold_hu: cannot read 'abc' as a number"),
+    ("threshold_hu", "130", "no StudyInstanceUID column"),
+])
+def test_batch_refuses_a_bad_inputs_table(two_ct_studies: tuple[Path, dict[str, float]], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str], header: str, row: str,
+                                          message: str) -> None:
+    root, _ = two_ct_studies
+    uid = scan([root]).studies[0].uid
+    table = tmp_path / "inputs.csv"
+    table.write_text(f"{header}\n{row.format(uid=uid)}\n")
+    code = main(["run", "calcium", str(root), "--out", str(tmp_path / "out"), "--inputs", str(table)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before any study ran
+
+
+def test_list_shows_units_ranges_and_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "--param threshold_hu  (default 130.0 HU; range 50 to 1000)" in text
+    assert "--param method  (default 'osvd'; one of osvd, csvd, ssvd)" in text
+    assert "sub-command: workstation-batch segmentation-models" in text
+    assert "writes calcium.json, calcium_labels.nii.gz, calcium_report.pdf" in text
+
+
+def test_an_analysis_declares_its_own_sub_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["segmentation-models", "--models-dir", str(tmp_path / "none")]) == 1  # a faulty folder says so
+    text = capsys.readouterr().out
+    assert "chest-organs" in text and "built-in" in text and "does not exist" in text
+
+
+def test_a_sub_command_clash_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workstation.jobs import batch
+
+    monkeypatch.setattr(batch, "COMMANDS", {"segmentation-models": "workstation.analyses.segmentation.cli"})
+    with pytest.raises(ValueError, match="declares the sub-command 'segmentation-models'"):
+        batch.all_commands()

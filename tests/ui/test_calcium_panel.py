@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from workstation.analyses.calcium.panel import CalciumPanel
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay
 from workstation.compute.backend import cpu_backend
 from workstation.demo.chest_ct import write_chest_ct
 from workstation.io.dicom import load_series, scan

@@ -7,7 +7,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_voi_lut
 
-from workstation.analyses.panel_api import LabelOverlay, ScalarOverlay
+from workstation.core.overlays import LabelOverlay, ScalarOverlay
 from workstation.core.volume import Volume
 from workstation.ui.measure import distance_mm, roi_mask, roi_stats
 from workstation.ui.overlay_render import render_overlays

@@ -9,7 +9,8 @@ import pytest
 
 pytest.importorskip("pyqtgraph")
 
-from workstation.analyses.panel_api import Roi, ScalarOverlay, ViewerContext  # noqa: E402
+from workstation.analyses.panel_api import ViewerContext  # noqa: E402
+from workstation.core.overlays import Roi, ScalarOverlay  # noqa: E402
 from workstation.analyses.perfusion.panel import OVERLAY_KEY, PerfusionPanel  # noqa: E402
 from workstation.compute.backend import cpu_backend  # noqa: E402
 from workstation.demo.perfusion import write_perfusion  # noqa: E402
@@ -44,7 +45,7 @@ def test_load_roi_run_and_export(qtbot, tmp_path: Path) -> None:  # type: ignore
 
     panel.method.setCurrentText("csvd")
     with qtbot.waitSignal(context.overlays_changed, timeout=60000):
-        panel.run_analysis()
+        panel.start()
     qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
     overlay = context.overlays[OVERLAY_KEY]
     assert isinstance(overlay, ScalarOverlay) and overlay.unit == "ml/100g/min"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay
 from workstation.analyses.segmentation import panel as panel_module
 from workstation.analyses.segmentation.panel import MODELS_FOLDER_KEY, OVERLAY_KEY, SegmentationPanel
 from workstation.compute.backend import cpu_backend
@@ -78,9 +79,9 @@ def test_segment_demo_shows_overlay_and_table(qtbot, context: ViewerContext, tmp
     panel.opacity.setValue(80)
     assert context.overlays[OVERLAY_KEY].opacity == pytest.approx(0.8)
 
-    path = panel.export_to(tmp_path / "out", "nifti")
+    path = panel.export_one(tmp_path / "out", "nifti")
     assert path is not None and path.is_file()
-    assert panel.export_to(tmp_path / "out", "seg") is None  # no DICOM source for an in-memory volume
+    assert panel.export_one(tmp_path / "out", "seg") is None  # no DICOM source for an in-memory volume
     assert "DICOM" in panel.status.text()
 
 

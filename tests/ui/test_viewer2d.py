@@ -9,7 +9,8 @@ from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from ui_phantom import BODY_HU, CUBE, CUBE_HU, SHAPE, SPHERE_CENTER, SPHERE_HU, SPHERE_RADIUS
-from workstation.analyses.panel_api import LabelOverlay, ScalarOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay, ScalarOverlay
 from workstation.core.volume import Volume
 from workstation.ui.mpr import ViewerArea
 from workstation.ui.viewer2d import SliceViewer

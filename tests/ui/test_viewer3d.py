@@ -7,7 +7,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ui_phantom import CUBE, SHAPE, SPACING, SPHERE_CENTER, needs_gl
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay
 from workstation.core.volume import Volume
 from workstation.ui.transfer_functions import PRESETS
 

@@ -12,7 +12,9 @@ import pytest
 from workstation.analyses import get
 from workstation.analyses.mammo_cad.detect import MODEL_NAME, Detector
 from workstation.analyses.mammo_cad.loader import exam_from_arrays, load_exam
-from workstation.analyses.mammo_cad.logic import MammoCadParams, MammoCadResult, run
+from workstation.analyses.mammo_cad.logic import run
+from workstation.analyses.mammo_cad.params import MammoCadParams
+from workstation.analyses.mammo_cad.result import MammoCadResult
 from workstation.analyses.mammo_cad.sr import read_sr_findings
 from workstation.compute.backend import cpu_backend
 from workstation.demo.mammo import DEMO_FINDINGS, DEMO_SEED, VIEWS, generate_mammo, patient_orientation, write_mammo

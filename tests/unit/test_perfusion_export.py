@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from workstation.analyses.perfusion import ANALYSIS
-from workstation.analyses.perfusion.export import write_dicom_maps
+from workstation.analyses.perfusion.artifacts import write_dicom_maps
 from workstation.compute.backend import cpu_backend
 from workstation.demo.perfusion import ensure_demo_perfusion, write_perfusion
 

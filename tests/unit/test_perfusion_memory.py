@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from workstation.analyses.perfusion import passes
-from workstation.analyses.perfusion.logic import PerfusionParams, run
+from workstation.analyses.perfusion.logic import run
+from workstation.analyses.perfusion.params import PerfusionParams
 from workstation.compute.backend import cpu_backend
 from workstation.core.volume import Volume, VolumeSeries
 from workstation.demo.perfusion import generate_perfusion

@@ -23,7 +23,8 @@ from workstation.analyses.perfusion.concentration import (
     trapezoid_weights,
     uniform_grid,
 )
-from workstation.analyses.perfusion.logic import PerfusionParams, run
+from workstation.analyses.perfusion.logic import run
+from workstation.analyses.perfusion.params import PerfusionParams
 from workstation.compute.backend import cpu_backend
 from workstation.core.volume import Volume, VolumeSeries
 from workstation.demo.perfusion import generate_perfusion

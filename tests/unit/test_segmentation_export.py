@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workstation.analyses.segmentation.export import nifti_affine, write_dicom_seg, write_nifti
+from workstation.analyses.segmentation.artifacts import write_dicom_seg, write_nifti
 from workstation.core.volume import Volume
+from workstation.io.writers import nifti_affine
 
 
 def _volume() -> tuple[Volume, np.ndarray]:

@@ -13,8 +13,9 @@ pytest.importorskip("onnx")
 
 from ml_onnx_helpers import conv_model, entry_dict, write_manifest  # noqa: E402
 
-from workstation.analyses.segmentation.logic import (SegmentationInput, SegmentationParams, dice, measure,  # noqa: E402
-                                                     run)
+from workstation.analyses.segmentation.logic import dice, measure, run  # noqa: E402
+from workstation.analyses.segmentation.params import SegmentationParams  # noqa: E402
+from workstation.analyses.segmentation.prepare import SegmentationInput  # noqa: E402
 from workstation.compute.backend import cpu_backend  # noqa: E402
 from workstation.core.progress import Cancelled  # noqa: E402
 from workstation.core.volume import Volume  # noqa: E402
@@ -22,6 +23,7 @@ from workstation.ml import sha256_file  # noqa: E402
 
 TILE = (16, 16, 16)
 RADIUS = 20.0
+IDENTITY = np.eye(3)
 
 
 @pytest.fixture()
@@ -34,7 +36,7 @@ def threshold_models(tmp_path: Path) -> Path:
 
 
 def sphere_phantom(spacing: tuple[float, float, float], shape: tuple[int, int, int],
-                   direction: np.ndarray = np.eye(3)) -> tuple[Volume, np.ndarray]:
+                   direction: np.ndarray = IDENTITY) -> tuple[Volume, np.ndarray]:
     """Water box (0 HU) with an air-like sphere (-800 HU) of RADIUS mm at its centre."""
     idx = np.indices(shape).astype(float)
     centre = (np.array(shape) - 1) / 2.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workstation.analyses.segmentation.logic import SegmentationParams, dice, run
+from workstation.analyses.segmentation.logic import dice, run
+from workstation.analyses.segmentation.params import SegmentationParams
 from workstation.compute.backend import cpu_backend
 from workstation.demo.chest_labels import LABELS, synthetic_chest
 from workstation.ml import get_model, verify

@@ -1,73 +1,23 @@
 """What an analysis panel sees of the application: the viewer model it shares.
 
 ``ViewerContext`` is a model object (napari style): it holds the loaded study and
-volume, the overlays analyses publish, and the job runner.  Viewers subscribe to its
-signals; panels read from it and write overlays to it.  Panels receive it in their
+volume, the overlays analyses publish (:mod:`workstation.core.overlays`), and the job
+runner.  Viewers subscribe to its signals; panels read from it and write overlays to it.  Panels receive it in their
 constructor and never reach into the main window.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-import numpy as np
-from numpy.typing import NDArray
 from PySide6.QtCore import QObject, Signal
 
+from workstation.core.overlays import LabelOverlay, Overlay, Roi
 from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
+from workstation.io.writers import results_folder_beside
 from workstation.jobs.runner import Job, JobFn, JobRunner
-
-RGB = tuple[int, int, int]
-
-
-@dataclass(frozen=True, eq=False)
-class LabelOverlay:
-    """Integer labels on the volume grid (0 = nothing), drawn in colour in 2D and 3D.
-
-    ``colors`` and ``names`` are keyed by label value; ``visible`` limits the labels
-    shown (``None``: all).
-    """
-
-    labels: NDArray[np.integer]
-    colors: Mapping[int, RGB]
-    names: Mapping[int, str] = field(default_factory=dict)
-    opacity: float = 0.5
-    visible: Optional[frozenset[int]] = None
-    show_in_3d: bool = True
-
-
-@dataclass(frozen=True, eq=False)
-class ScalarOverlay:
-    """A parametric map on the volume grid, colour-mapped between ``vmin`` and ``vmax``.
-
-    NaN voxels are transparent.  ``colormap`` is a name VisPy and pyqtgraph both know
-    (``viridis``, ``inferno``, ``jet`` ...); ``unit`` labels the colour bar.
-    """
-
-    values: NDArray[np.floating]
-    vmin: float
-    vmax: float
-    colormap: str = "jet"
-    opacity: float = 0.6
-    unit: str = ""
-    title: str = ""
-
-
-Overlay = LabelOverlay | ScalarOverlay
-
-
-@dataclass(frozen=True, eq=False)
-class Roi:
-    """A region the user drew in the 2D viewer: a mask on one axial slice."""
-
-    slice_index: int
-    mask: NDArray[np.bool_]  # (y, x) on that slice
-
-    def voxel_indices(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
-        ys, xs = np.nonzero(self.mask)
-        return (np.full_like(ys, self.slice_index), ys, xs)
 
 
 class ViewerContext(QObject):
@@ -156,3 +106,41 @@ class ViewerContext(QObject):
 
     def notify(self, title: str, text: str) -> None:
         self.message.emit(title, text)
+
+
+class PanelExport:
+    """``export()`` as every analysis panel offers it (a mixin beside ``QWidget``).
+
+    The panel defines ``export_to(folder)`` (writing through its ``artifacts.py`` and
+    raising for a source folder or a failed write) and ``show_problem(text)``; the
+    Export button calls :meth:`export`, which picks the default folder and turns faults
+    into a message instead of an exception.
+    """
+
+    context: ViewerContext
+
+    def export_to(self, folder: Path) -> Any:
+        raise NotImplementedError
+
+    def show_problem(self, text: str) -> None:
+        raise NotImplementedError
+
+    def default_export_folder(self) -> Path:
+        """``<study folder>_results`` beside the shown series' folder (never inside it)."""
+        series = self.context.series
+        if series is None and self.context.study is not None and self.context.study.series:
+            series = self.context.study.series[0]
+        if series is not None and series.frames:
+            return results_folder_beside(Path(series.frames[0].path).parent)
+        return Path.home() / "workstation_results"
+
+    def export(self, folder: Optional[Path] = None) -> list[Path]:
+        """Write the panel's export into ``folder`` (default: :meth:`default_export_folder`)."""
+        try:
+            written = self.export_to(Path(folder) if folder is not None else self.default_export_folder())
+        except (ValueError, OSError) as exc:
+            self.show_problem(str(exc))
+            return []
+        if written is None:
+            return []
+        return list(written) if isinstance(written, (list, tuple)) else [written]

@@ -9,6 +9,7 @@ table.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from workstation.analyses.base import Analysis
 
@@ -25,7 +26,7 @@ def names() -> list[str]:
     return list(ANALYSES)
 
 
-def get(name: str) -> Analysis:
+def get(name: str) -> Analysis[Any, Any, Any]:
     """The registered analysis called ``name`` (``KeyError`` lists the known ones)."""
     try:
         module_name = ANALYSES[name]

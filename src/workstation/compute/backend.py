@@ -73,9 +73,9 @@ class Backend:
         if self.is_gpu:
             with self.xp.cuda.Device(self.device_id):
                 return self.xp.asarray(a, dtype=dtype)
-        if hasattr(a, "get") and type(a).__module__.startswith("cupy"):
-            a = a.get()
-        return np.asarray(a, dtype=dtype)
+        from workstation.compute.arrays import to_host
+
+        return to_host(a, dtype)
 
     def asnumpy(self, a: Any) -> np.ndarray:
         """Bring ``a`` back to host memory as a NumPy array."""

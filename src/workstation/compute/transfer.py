@@ -93,8 +93,9 @@ def upload_frames(frames: Sequence[NDArray[Any]], device_id: int, method: str = 
             _upload_registered(flat_frames, out, dtype)
         else:
             raise ValueError(f"unknown upload method {method!r}")
-        for a, b in bounds if on_slab is not None else ():  # copied on (or synchronised with) this stream
-            on_slab(out, a, b)
+        if on_slab is not None:
+            for a, b in bounds:  # copied on (or synchronised with) this stream
+                on_slab(out, a, b)
     return out
 
 

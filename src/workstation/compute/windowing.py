@@ -1,5 +1,6 @@
 """Window/level presets and the grey-scale mapping of an image (NumPy or CuPy, no Qt): the one
-windowing routine used by the viewer, thumbnails, reports and exports.
+windowing routine used by the viewer, thumbnails, reports and exports; and the colour
+mapping of parametric maps (``jet``) shared by overlays and reports.
 
 The mapping is the DICOM linear VOI LUT (PS3.3 C.11.2.1.2) for 8-bit output, written
 out so that a test can compute the expected pixel of any value by hand::
@@ -79,3 +80,27 @@ def drag_window(
     """
     step = (value_range or 4096.0) / 1024.0
     return max(1.0, width + dx * step), level + dy * step
+
+
+def jet(t: NDArray[np.floating]) -> NDArray[np.float64]:
+    """MATLAB's jet for ``t`` in [0, 1]: dark blue -> blue -> cyan -> yellow -> red -> dark red."""
+    t = np.asarray(t, dtype=np.float64)
+    r = np.clip(np.minimum(4 * t - 1.5, -4 * t + 4.5), 0, 1)
+    g = np.clip(np.minimum(4 * t - 0.5, -4 * t + 3.5), 0, 1)
+    b = np.clip(np.minimum(4 * t + 0.5, -4 * t + 2.5), 0, 1)
+    return np.stack([r, g, b], axis=-1)
+
+
+def colour_map(values: NDArray[Any], lo: float, hi: float, name: str = "jet") -> NDArray[np.uint8]:
+    """Host values mapped linearly from [``lo``, ``hi``] through a colour map to RGB uint8.
+
+    NaN (no value: outside tissue, say) becomes black.  Only ``jet`` is built in here;
+    the viewer adds VisPy's and pyqtgraph's maps by name.
+    """
+    if name.lower() != "jet":
+        raise KeyError(f"unknown colour map {name!r} (built in: jet)")
+    v = np.asarray(values, dtype=np.float64)
+    t = np.clip((np.nan_to_num(v, nan=lo) - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    rgb = np.clip(jet(t) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    rgb[~np.isfinite(v)] = 0
+    return rgb

@@ -139,6 +139,13 @@ def _volume_meta(
     return out
 
 
+def _sources(frames: tuple[FrameRef, ...]) -> dict[str, Any]:
+    """The files and instances a volume was decoded from (derived objects, provenance)."""
+    files = tuple(dict.fromkeys(str(f.path) for f in frames))
+    instances = tuple(f.sop_instance_uid if f.frame is None else f"{f.sop_instance_uid}/{f.frame}" for f in frames)
+    return {"source_files": files, "source_instances": instances}
+
+
 def _make_volume(array: np.ndarray, plan: GeometryPlan, modality: str, meta: dict[str, Any]) -> Volume:
     return Volume(
         array=array,
@@ -177,6 +184,7 @@ def load_series(
         issues.append(f"dynamic series: {len(first.time_points)} time points; the first is loaded")
     report(progress, 1.0, "Series loaded")
     volume_meta = _volume_meta(meta, extras, decoded, issues)
+    volume_meta.update(_sources(plan.frames))
     return _make_volume(decoded.values, plan, series.modality or str(meta.get("modality") or ""), volume_meta)
 
 
@@ -203,6 +211,7 @@ def load_time_series(
         times = tuple(float(k) for k in range(len(plan.time_points)))
         issues.append("no usable times: time points numbered 0, 1, 2... s")
     volume_meta = _volume_meta(meta, extras, decoded, issues)
+    volume_meta.update(_sources(tuple(f for planes in plan.time_points for f in planes)))
     modality = series.modality or str(meta.get("modality") or "")
     volumes = tuple(
         _make_volume(values[k * n_z : (k + 1) * n_z], plan, modality, volume_meta)

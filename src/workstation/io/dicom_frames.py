@@ -125,7 +125,11 @@ def _window_of(ds: Optional[Dataset]) -> Optional[tuple[float, float]]:
 def _grid_offsets(ds: Dataset, n_frames: int) -> Optional[np.ndarray]:
     offsets = optional(ds, "GridFrameOffsetVector")
     values = as_floats(offsets, n_frames) if offsets is not None else None
-    return None if values is None else np.asarray(values)
+    if values is None:
+        return None
+    # Relative form: the first offset is 0.  Absolute form: offsets are the frames' z
+    # (the first equal to ImagePositionPatient's); both become offsets from the first frame.
+    return np.asarray(values) - values[0]
 
 
 def frame_records(path: Path, ds: Dataset, layout: PixelLayout) -> list[tuple[FrameRef, FrameExtra]]:

@@ -3,7 +3,9 @@
 Only headers are read.  Every file ends up in exactly one place: a series (images),
 ``ScanResult.other`` (SR, RTSTRUCT, RTPLAN, SEG...) or ``ScanResult.problems`` (not
 DICOM, corrupt, truncated, an image without pixel data); a DICOMDIR is followed to
-the files it references.
+the files it references.  The records of non-image objects (and of RT Dose grids, which
+are also image series) are filed under their study (``Study.objects``,
+:mod:`workstation.io.objects`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from workstation.io.dicom_geometry import plan_series
 from workstation.io.dicom_header import DirectoryFile, Header, ImageHeader, OtherObject, read_header
 from workstation.io.dicom_layout import frame_key
 from workstation.io.errors import DicomReadError
+from workstation.io.objects import FoundObject, attach_objects, read_object
 
 log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
@@ -89,6 +92,7 @@ def scan(paths: Union[PathLike, Iterable[PathLike]], progress: Optional[Progress
     files, problems = _walk(paths)
     seen = {os.path.realpath(f) for f in files}
     headers: list[ImageHeader] = []
+    objects: list[FoundObject] = []
     result = ScanResult(problems=problems)
     report(progress, 0.0, "Reading DICOM headers")
     i = 0
@@ -104,11 +108,15 @@ def scan(paths: Union[PathLike, Iterable[PathLike]], progress: Optional[Progress
                         seen.add(real)
                         files.append(ref)
             elif isinstance(header, OtherObject):
-                result.other.append(header)
+                if _add_object(path, objects, result.problems, ""):
+                    result.other.append(header)
             else:
                 headers.append(header)
+                if header.modality == "RTDOSE":
+                    _add_object(path, objects, result.problems, "as an RT Dose: ")
         report(progress, 0.95 * i / len(files), f"Reading DICOM headers ({i} of {len(files)})")
     _group(headers, result)
+    attach_objects(objects, result.studies, result.patients)
     report(progress, 1.0, f"Found {len(result.series)} series in {len(result.studies)} studies")
     return result
 
@@ -125,6 +133,22 @@ def _read(path: Path, result: ScanResult) -> Optional[Header]:
         log.warning("unexpected fault reading a DICOM header", exc_info=True)
         result.problems.append(LoadProblem(path, f"{UNEXPECTED} {type(exc).__name__})"))
     return None
+
+
+def _add_object(path: Path, found: list[FoundObject], problems: list[LoadProblem], prefix: str) -> bool:
+    """Read the record of a non-image object (or RT Dose); a fault becomes a problem."""
+    try:
+        found.append(read_object(path))
+    except DicomReadError as exc:
+        problems.append(LoadProblem(path, prefix + exc.reason))
+        return False
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one file never costs the folder
+        log.warning("unexpected fault reading a DICOM object", exc_info=True)
+        problems.append(LoadProblem(path, f"{prefix}{UNEXPECTED} {type(exc).__name__})"))
+        return False
+    return True
 
 
 def _group(headers: list[ImageHeader], result: ScanResult) -> None:

@@ -4,20 +4,24 @@
 
     workstation-batch list
     workstation-batch run calcium /data/studies --out results [--device cpu|cuda]
-                      [--param min_area_mm2=1.0] [--dask local:4 | --dask tcp://host:8786]
+                      [--param min_area_mm2=1.0] [--inputs per_study.csv]
+                      [--dask local:4 | --dask tcp://host:8786]
 
 Every study found under the given paths gets ``OUT/<StudyInstanceUID>/<analysis>.json``
-and the analysis's artifacts.  The exit code is 0 only when every study succeeded; a
-summary table ends the run, and a line names the compute device (and why the CPU is used
-when a GPU was wanted).  ``--out`` is checked for writing before anything runs (exit
-code 2); each study's files appear all or nothing, and staging folders left by a killed
-run are removed at the start of the next.  Ctrl-C finishes or undoes the study being
-written, prints the summary of what completed and ends with exit code 130.  Logs go to
-``batch.log`` in the log folder (:mod:`workstation.core.paths`); no line printed or
-logged names a patient.  An internal error leaves a crash report there and ends with
-exit code 70.  With ``--dask`` the studies run as tasks on a Dask cluster (a local one
-started here, or an existing scheduler); the input and output folders must then be
-visible to the workers under the same paths.
+and the analysis's artifacts.  ``--param`` values apply to every study; ``--inputs``
+gives per-study values (one row per StudyInstanceUID, columns named like the
+parameters, :mod:`workstation.jobs.study_inputs`).  Analyses may add sub-commands of
+their own (``commands`` of their registry entry).  The exit code is 0 only when every
+study succeeded; a summary table ends the run, and a line names the compute device (and
+why the CPU is used when a GPU was wanted).  ``--out`` is checked for writing before
+anything runs (exit code 2); each study's files appear all or nothing, and staging
+folders left by a killed run are removed at the start of the next.  Ctrl-C finishes or
+undoes the study being written, prints the summary of what completed and ends with exit
+code 130.  Logs go to ``batch.log`` in the log folder (:mod:`workstation.core.paths`); no
+line printed or logged names a patient.  An internal error leaves a crash report there
+and ends with exit code 70.  With ``--dask`` the studies run as tasks on a Dask cluster
+(a local one started here, or an existing scheduler); the input and output folders must
+then be visible to the workers under the same paths.
 """
 
 from __future__ import annotations
@@ -35,11 +39,13 @@ from typing import Any, Optional, Sequence
 from workstation.analyses import get, names
 from workstation.core import crash
 from workstation.core.logs import setup_logging, shutdown_logging
+from workstation.core.params import specs, with_overrides
 from workstation.core.paths import version_string
 from workstation.core.redact import add_safe_root, add_vocabulary, redact
 from workstation.core.study import Study
-from workstation.jobs.execute import StudyOutcome, parse_params, run_study
+from workstation.jobs.execute import StudyOutcome, run_study
 from workstation.jobs.staging import clean_stale
+from workstation.jobs.study_inputs import InputsError, per_study_params
 
 log = logging.getLogger("workstation.batch")
 INTERNAL_ERROR = 70  # EX_SOFTWARE
@@ -49,12 +55,23 @@ TABLE_MESSAGE = 60  # characters of a message in the table; the whole message fo
 # Sub-commands beyond ``list`` and ``run``: name -> module.  Each module defines
 # ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
 # status); it is imported only when the parser is built.  To add a command, add a module
-# and one line here.
+# and one line here; an analysis declares its own in its registry entry (``commands``).
 COMMANDS: dict[str, str] = {}
 
 
+def all_commands() -> dict[str, str]:
+    """:data:`COMMANDS` and every registered analysis's commands (a clash is an error)."""
+    found = dict(COMMANDS)
+    for name in names():
+        for command, module in get(name).commands.items():
+            if command in found or command in ("list", "run"):
+                raise ValueError(f"analysis {name!r} declares the sub-command {command!r}, which already exists")
+            found[command] = module
+    return found
+
+
 def _command(name: str) -> Any:
-    return importlib.import_module(COMMANDS[name])
+    return importlib.import_module(all_commands()[name])
 
 
 def _parse_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -79,22 +96,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, type=Path, help="output folder")
     run.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    run.add_argument("--inputs", type=Path, default=None, metavar="FILE.csv",
+                     help="per-study parameters: a StudyInstanceUID column and one column per parameter")
     run.add_argument("--dask", default=None, metavar="local[:N]|ADDRESS", help="run studies on a Dask cluster")
-    for name in COMMANDS:
-        module = _command(name)
+    for name, module_name in all_commands().items():
+        module = importlib.import_module(module_name)
         module.add_arguments(sub.add_parser(name, help=module.HELP))
     return parser
 
 
 def _list() -> int:
-    from dataclasses import fields
-
     for name in names():
         analysis = get(name)
         print(f"{name}: {analysis.title}")
-        defaults = analysis.default_params()
-        for f in fields(defaults):
-            print(f"    --param {f.name}={getattr(defaults, f.name)!r}")
+        for spec in specs(analysis.params_type):
+            print(f"    --param {spec.name}  ({spec.describe()})")
+        if analysis.artifacts is not None:
+            written = [a.files for a in analysis.artifacts.artifacts if a.batch]
+            print(f"    writes {name}.json" + "".join(f", {f}" for f in written))
+        for command in analysis.commands:
+            print(f"    sub-command: workstation-batch {command}")
     return 0
 
 
@@ -103,12 +124,13 @@ def _say(text: str) -> None:
     print(redact(text), file=sys.stderr, flush=True)
 
 
-def _run_local(name: str, studies: list[Study], out: Path, params: Any, device: Optional[str],
+def _run_local(name: str, studies: list[Study], out: Path, params: dict[str, Any], device: Optional[str],
                outcomes: list[StudyOutcome]) -> None:
-    """Run the studies one by one, appending to ``outcomes`` (kept when Ctrl-C ends the loop)."""
+    """Run the studies one by one (``params`` by study UID), appending to ``outcomes``
+    (kept when Ctrl-C ends the loop)."""
     for i, study in enumerate(studies, start=1):
         log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
-        outcomes.append(run_study(name, study, out, params=params, device=device))
+        outcomes.append(run_study(name, study, out, params=params[study.uid], device=device))
 
 
 def _dask_client(spec: str) -> Any:
@@ -123,10 +145,11 @@ def _dask_client(spec: str) -> Any:
 
 
 def run_on_dask(
-    name: str, studies: list[Study], out: Path, params: Any, device: Optional[str], spec: str,
+    name: str, studies: list[Study], out: Path, params: dict[str, Any], device: Optional[str], spec: str,
     outcomes: Optional[list[StudyOutcome]] = None,
 ) -> list[StudyOutcome]:
-    """Submit one task per study to a Dask cluster and gather the outcomes in order.
+    """Submit one task per study (``params`` by study UID) to a Dask cluster and gather the
+    outcomes in order.
 
     On Ctrl-C, ``outcomes`` holds those of the tasks that had finished.
     """
@@ -135,7 +158,8 @@ def run_on_dask(
     futures = []
     try:
         futures = [
-            client.submit(run_study, name, study, out, params=params, device=device, key=f"{name}-{study.uid}", pure=False)
+            client.submit(run_study, name, study, out, params=params[study.uid], device=device,
+                          key=f"{name}-{study.uid}", pure=False)
             for study in studies
         ]
         outcomes.extend(client.gather(futures))
@@ -196,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
 
     analysis = get(args.analysis)
     try:
-        params = parse_params(analysis.params_type, _parse_overrides(args.param))
+        params = with_overrides(analysis.params_type, None, _parse_overrides(args.param))
     except (TypeError, ValueError) as exc:
         _say(f"workstation-batch: {exc}")
         return 2
@@ -215,19 +239,27 @@ def _run(args: argparse.Namespace) -> int:
     found = scan(args.paths)
     for problem_file in found.problems:
         _say(f"skipped {problem_file.path.name}: {problem_file.reason} (in {problem_file.path.parent})")
-    studies = list(found.studies)
+    studies = [s for s in found.studies if s.series]  # objects without images are no analysis's input
     if not studies:
         where = ", ".join(str(p) for p in args.paths)
         _say(f"workstation-batch: no DICOM studies found in {where} "
              f"({len(found.problems)} file(s) skipped, reasons above)")
         return 1
+    try:
+        per_study, notes = (per_study_params(params, args.inputs, studies) if args.inputs is not None
+                            else ({s.uid: params for s in studies}, []))
+    except InputsError as exc:
+        _say(f"workstation-batch: {exc}")
+        return 2
+    for note in notes:
+        _say(f"workstation-batch: {note}")
     outcomes: list[StudyOutcome] = []
     try:
         if args.dask:
-            run_on_dask(args.analysis, studies, args.out, params, args.device, args.dask, outcomes)
+            run_on_dask(args.analysis, studies, args.out, per_study, args.device, args.dask, outcomes)
         else:
             print(f"compute device: {_describe_device(args.device)}", flush=True)
-            _run_local(args.analysis, studies, args.out, params, args.device, outcomes)
+            _run_local(args.analysis, studies, args.out, per_study, args.device, outcomes)
     except KeyboardInterrupt:
         print(redact(summary_table(outcomes)))
         _say(f"workstation-batch: interrupted; {len(studies) - len(outcomes)} of {len(studies)} studies not run "
@@ -259,15 +291,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"workstation-batch: an earlier run ended with a fatal error; report: {report}", file=sys.stderr)
         if args.command == "list":
             return _list()
-        if args.command in COMMANDS:
+        if args.command not in ("list", "run"):
             return int(_command(args.command).main(args))
         return _run(args)
     except KeyboardInterrupt:
         _say("workstation-batch: interrupted")
         return INTERRUPTED
-    except Exception:
-        exc_type, exc, tb = sys.exc_info()
-        path = crash.write_report(exc_type, exc, tb, where=f"workstation-batch {args.command}")  # type: ignore[arg-type]
+    except Exception as exc:
+        path = crash.write_report(type(exc), exc, exc.__traceback__, where=f"workstation-batch {args.command}")
         log.exception("internal error")
         print(crash.tell_user(path, "workstation-batch"), file=sys.stderr)
         return INTERNAL_ERROR

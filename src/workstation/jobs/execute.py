@@ -6,21 +6,17 @@ arguments, so the same code runs in-process or on a Dask worker.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
-
-import numpy as np
 
 from workstation.compute.backend import run_with_cpu_fallback, select_backend
 from workstation.core.progress import ProgressFn
 from workstation.core.redact import add_vocabulary, redact, register_sensitive
 from workstation.core.study import Study
+from workstation.io.writers import write_json
 from workstation.jobs.staging import StudyWrite
 
 log = logging.getLogger(__name__)
@@ -38,66 +34,6 @@ class StudyOutcome:
     files: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _finite(value: Any) -> Any:
-    """Replace NaN and infinities (not valid JSON) by ``None``, recursively."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
-        return None
-    return value
-
-
-def write_json_atomic(data: dict[str, Any], path: Path) -> None:
-    """Write JSON so readers never see a partial file (temp file + ``os.replace``).
-
-    Non-finite numbers are written as ``null``.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = _finite(data)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, default=_json_default, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def parse_params(params_type: type, overrides: dict[str, str]) -> Any:
-    """Defaults of ``params_type`` with ``name=value`` overrides converted to each field's type."""
-    defaults = params_type()
-    known = {f.name for f in fields(params_type)}
-    changes: dict[str, Any] = {}
-    for name, text in overrides.items():
-        if name not in known:
-            raise ValueError(f"unknown parameter {name!r}; known: {', '.join(sorted(known))}")
-        current = getattr(defaults, name)
-        if isinstance(current, bool):
-            value: Any = text.strip().lower() in ("1", "true", "yes", "on")
-        elif isinstance(current, (int, float, str)):
-            value = type(current)(text)
-        elif current is None:
-            value = json.loads(text) if text[:1] in "[{0123456789-" else text
-        else:
-            value = type(current)(json.loads(text))
-        changes[name] = value
-    return replace(defaults, **changes)
-
-
 def run_study(
     analysis_name: str,
     study: Study,
@@ -109,7 +45,7 @@ def run_study(
 ) -> StudyOutcome:
     """Prepare, run and save one analysis on one study; never raises for bad input.
 
-    Writes ``out_dir/<StudyInstanceUID>/<analysis>.json`` and the analysis's
+    Writes ``out_dir/<StudyInstanceUID>/<analysis>.json`` and the analysis's batch
     artifacts, all or nothing (:class:`~workstation.jobs.staging.StudyWrite`): a
     reader that sees the JSON sees a complete result, and a failed write leaves the
     folder as it was.  Messages and logs name no patient (the study's identity is
@@ -129,7 +65,7 @@ def run_study(
         result, used = run_with_cpu_fallback(
             lambda b: analysis.run(data, params, b, progress), backend, notify=fallback.append
         )
-        files = _write(analysis, result, data, fallback, Path(out_dir) / study.uid)
+        files = _write(analysis, result, data, fallback, Path(out_dir) / study.uid, study)
         message = redact("; ".join(fallback))
         return StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files))
     except Exception as exc:  # reported in the summary; other studies go on
@@ -138,16 +74,16 @@ def run_study(
         return StudyOutcome(study.uid, False, time.perf_counter() - start, "", message)
 
 
-def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: Path) -> list[str]:
+def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: Path, study: Study) -> list[str]:
     """Stage the artifacts and the JSON record, then move them in, the record last."""
     with StudyWrite(target, analysis.name) as write:
         staging = write.staging
         assert staging is not None
-        staged = list(analysis.write_artifacts(result, data, staging)) if analysis.write_artifacts else []
+        staged = list(analysis.write_artifacts(result, data, staging, study=study)) if analysis.artifacts else []
         record = result.to_json()
         if warnings:
             record.setdefault("warnings", []).extend(warnings)
         json_path = staging / f"{analysis.name}.json"
-        write_json_atomic(record, json_path)
+        write_json(record, json_path)
         finals = write.commit([Path(p) for p in staged] + [json_path])
     return [str(finals[-1])] + [str(p) for p in finals[:-1]]

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from workstation.compute.arrays import array_module
 from workstation.ml.manifest import Normalization
 
 
@@ -23,7 +24,7 @@ def normalize(array: Any, norm: Normalization) -> Any:
         ``minmax``: ``(v - a) / (b - a)`` clipped to [0, 1] where a, b are the image's
         min and max, or its ``lo``/``hi`` percentiles when given.
     """
-    xp = _xp_of(array)
+    xp = array_module(array)
     v = array.astype(xp.float32, copy=False)
     if norm.type == "ct-window":
         lo, hi = float(norm.lo), float(norm.hi)  # type: ignore[arg-type]
@@ -58,10 +59,3 @@ def normalized_value(value: float, norm: Normalization) -> float:
         return (v - norm.mean) / norm.std
     return 0.0
 
-
-def _xp_of(a: Any) -> Any:
-    if type(a).__module__.startswith("cupy"):
-        import cupy
-
-        return cupy
-    return np

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from numpy.typing import ArrayLike
 
+from workstation.compute.arrays import array_module
 from workstation.ml.manifest import InputSpec
 from workstation.ml.normalize import normalize
 from workstation.ml.resample import Reorientation, probabilities_to_labels, reorientation, resample
@@ -68,7 +69,7 @@ def labels_to_study(prob: Any, grid: ModelGrid, ndimage: Any, *, method: str = "
     argmax is written straight through the reoriented view of the study-order array,
     so no second full-size label array is made.
     """
-    xp = _xp_of(prob)
+    xp = array_module(prob)
     if method == "argmax":
         labels = xp.empty(study_shape(grid), dtype=xp.uint8)
         probabilities_to_labels(prob, grid.model_spacing, grid.oriented_spacing, grid.oriented_shape, ndimage,
@@ -89,12 +90,3 @@ def study_shape(grid: ModelGrid) -> tuple[int, int, int]:
         shape[source_axis] = grid.oriented_shape[k]
     return tuple(shape)  # type: ignore[return-value]
 
-
-def _xp_of(a: Any) -> Any:
-    if type(a).__module__.startswith("cupy"):
-        import cupy
-
-        return cupy
-    import numpy
-
-    return numpy

@@ -19,6 +19,8 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from workstation.compute.arrays import array_module
+
 _LETTERS = {0: ("L", "R"), 1: ("P", "A"), 2: ("S", "I")}  # +x, +y, +z of LPS and their opposites
 _REFINE_FLOATS = 1 << 21  # border-voxel scores interpolated at once (8 MiB; 32 MiB with their indices)
 
@@ -105,7 +107,7 @@ def resample(array: Any, spacing: Sequence[float], new_spacing: Sequence[float],
     the spline order (1 for images, 0 for labels; images come out as float32).  Edges
     repeat the border value.
     """
-    xp = _xp_of(array)
+    xp = array_module(array)
     out_shape = tuple(shape) if shape is not None else resampled_shape(array.shape, spacing, new_spacing)
     scale = np.asarray(new_spacing, dtype=float) / np.asarray(spacing, dtype=float)
     if out_shape == tuple(array.shape) and np.allclose(scale, 1.0):
@@ -155,7 +157,7 @@ def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Se
     array
         ``uint8`` labels of ``shape`` (``out`` when given).
     """
-    xp = _xp_of(prob)
+    xp = array_module(prob)
     shape = tuple(int(n) for n in shape)
     if len(shape) != 3 or prob.ndim != 4:
         raise ValueError(f"need (K, z, y, x) scores and a 3D shape, got {prob.shape} and {shape}")
@@ -171,7 +173,7 @@ def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Se
         z1 = min(z0 + step, shape[0])
         labels[z0:z1] = plan.slab(z0, z1)
 
-    n_threads = 1 if xp is not np else min(workers or _usable_cores(), 8, len(starts))
+    n_threads = 1 if xp is not np else min(workers or usable_cores(), 8, len(starts))
     if n_threads <= 1:
         for z0 in starts:
             fill(z0)
@@ -291,16 +293,10 @@ def _argmax(values: Any, xp: Any) -> Any:
     return index
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
 
-
-def _xp_of(a: Any) -> Any:
-    if type(a).__module__.startswith("cupy"):
-        import cupy
-
-        return cupy
-    return np

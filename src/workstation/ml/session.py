@@ -25,6 +25,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from workstation.compute.arrays import is_device_array, to_host
 from workstation.compute.backend import Backend, GpuError, parse_device
 from workstation.ml.manifest import ModelEntry, ModelError
 from workstation.ml.registry import verify
@@ -156,12 +157,12 @@ class ModelSession:
         """
         names = list(output_names or self.output_names)
         arrays = list(inputs.values())
-        on_device = bool(arrays) and all(type(a).__module__.startswith("cupy") for a in arrays)
+        on_device = bool(arrays) and all(is_device_array(a) for a in arrays)
         try:
             with self._lock:
                 if on_device and self.on_gpu:
                     return self._run_bound(inputs, names)
-                host = {k: _to_host(v) for k, v in inputs.items()}
+                host = {k: np.ascontiguousarray(to_host(v)) for k, v in inputs.items()}
                 outs = self._session.run(names, host)
         except Exception as exc:
             if self.on_gpu:  # let the job rerun on the CPU (compute.backend.run_with_cpu_fallback)
@@ -220,12 +221,6 @@ def _ortvalue_to_cupy(value: Any, device_id: int, dtype: np.dtype) -> Any:
     nbytes = int(np.prod(shape)) * dtype.itemsize
     memory = cupy.cuda.UnownedMemory(value.data_ptr(), nbytes, value, device_id)
     return cupy.ndarray(shape, dtype=dtype, memptr=cupy.cuda.MemoryPointer(memory, 0)).copy()
-
-
-def _to_host(value: Any) -> np.ndarray:
-    if hasattr(value, "get") and type(value).__module__.startswith("cupy"):
-        return value.get()
-    return np.ascontiguousarray(value)
 
 
 def get_session(entry: ModelEntry, device: str | Backend | None = "cpu") -> ModelSession:

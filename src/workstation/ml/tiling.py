@@ -15,17 +15,11 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from workstation.compute.arrays import array_module
 from workstation.core.progress import ProgressFn, report
 
 Predictor = Callable[[Any], Any]
 
-
-def _xp_of(a: Any) -> Any:
-    if type(a).__module__.startswith("cupy"):
-        import cupy
-
-        return cupy
-    return np
 
 
 def window_starts(size: int, tile: int, overlap: float) -> list[int]:
@@ -110,7 +104,7 @@ def sliding_window_inference(
     array
         ``(K, *spatial)`` float32 blended predictions on the input grid.
     """
-    xp = _xp_of(volume_array)
+    xp = array_module(volume_array)
     tile = tuple(int(t) for t in tile_size)
     if not 0.0 <= overlap < 1.0:
         raise ValueError(f"overlap must be in [0, 1), got {overlap}")

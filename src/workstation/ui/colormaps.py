@@ -7,13 +7,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-
-def _jet(t: NDArray[np.float64]) -> NDArray[np.float64]:
-    """MATLAB's jet: piecewise-linear dark blue -> blue -> cyan -> yellow -> red -> dark red."""
-    r = np.clip(np.minimum(4 * t - 1.5, -4 * t + 4.5), 0, 1)
-    g = np.clip(np.minimum(4 * t - 0.5, -4 * t + 3.5), 0, 1)
-    b = np.clip(np.minimum(4 * t + 0.5, -4 * t + 2.5), 0, 1)
-    return np.stack([r, g, b], axis=-1)
+from workstation.compute.windowing import jet
 
 
 @lru_cache(maxsize=32)
@@ -27,7 +21,7 @@ def colormap_lut(name: str, n: int = 256) -> NDArray[np.uint8]:
     """
     t = np.linspace(0.0, 1.0, n)
     if name.lower() == "jet":
-        rgb = _jet(t)
+        rgb = jet(t)
     else:
         rgb = None
         try:

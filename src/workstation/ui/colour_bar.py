@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
-from workstation.analyses.panel_api import ScalarOverlay
+from workstation.core.overlays import ScalarOverlay
 from workstation.ui.colormaps import colormap_lut
 
 BAR_WIDTH = 14

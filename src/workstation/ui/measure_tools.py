@@ -104,7 +104,7 @@ class MeasurementLayer:
             lo = (min(m.start[0], m.end[0]) - 0.5, min(m.start[1], m.end[1]) - 0.5)
             hi = (max(m.start[0], m.end[0]) + 0.5, max(m.start[1], m.end[1]) + 0.5)
             kind = "ellipse" if m.kind == "roi_ellipse" else "rectangle"
-            m.mask = roi_mask(values.shape[:2], lo, hi, kind)  # type: ignore[arg-type]
+            m.mask = roi_mask(values.shape[:2], lo, hi, kind)
             m.stats = roi_stats(values, m.mask, self.pixel_mm)
             m.label.setText(m.stats.text(self.unit))
         self.items.append(m)

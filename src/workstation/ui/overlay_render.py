@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.analyses.panel_api import LabelOverlay, Overlay, ScalarOverlay
+from workstation.core.overlays import LabelOverlay, Overlay, ScalarOverlay
 from workstation.ui.colormaps import colormap_lut
 
 SliceFn = Callable[[NDArray[np.generic]], NDArray[np.generic]]

@@ -29,7 +29,7 @@ def load_panel_class(spec: str) -> type:
         raise ImportError(f"panel {spec!r} is not of the form 'module:Class'")
     module = importlib.import_module(module_name)
     try:
-        return getattr(module, class_name)  # type: ignore[no-any-return]
+        return getattr(module, class_name)
     except AttributeError:
         raise ImportError(f"{module_name} has no class {class_name}") from None
 

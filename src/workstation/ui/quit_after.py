@@ -52,7 +52,7 @@ class QuitAfter(QObject):
         if self.shown_after is None and self.window.isVisible() and handle is not None and handle.isExposed():
             self.shown_after = time.time() - self.start
             print(f"startup: window shown {self.shown_after:.2f} s after process start", flush=True)
-        if self.loaded_after is None and getattr(self.window, "context").volume is not None:
+        if self.loaded_after is None and getattr(self.window, "context").volume is not None:  # noqa: B009 - a MainWindow
             self.loaded_after = time.time() - self.start
             print(f"startup: study loaded {self.loaded_after:.2f} s after process start", flush=True)
         if self.shown_after is not None and self.loaded_after is not None:
@@ -61,7 +61,7 @@ class QuitAfter(QObject):
             self._check_failed()
 
     def _check_failed(self) -> None:
-        jobs = list(getattr(self.window, "context").jobs.jobs)
+        jobs = list(getattr(self.window, "context").jobs.jobs)  # noqa: B009 - a MainWindow
         failed = [job for job in jobs if job.error]
         if failed and all(job.finished for job in jobs):
             print(f"startup: the study cannot load: {failed[0].title} failed: {failed[0].error}",

@@ -1,6 +1,8 @@
 """The study browser: Patient > Study > Series, with thumbnails made in the background.
 
-Double-clicking a series (or pressing Enter on it) loads it into the viewers.
+Double-clicking a series (or pressing Enter on it) loads it into the viewers.  A
+study's non-image objects (RT structure sets, plans, doses, SR, SEG...) are listed
+after its series, each with the series it refers to in its tooltip.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem, QWidget
 from workstation.analyses.panel_api import ViewerContext
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn
-from workstation.core.study import Series, Study
+from workstation.core.study import NonImageObject, Series, Study
 from workstation.ui.thumbnails import SIZE, thumbnails
 
 SERIES_ROLE = Qt.ItemDataRole.UserRole + 1
+OBJECT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 class StudyBrowser(QDockWidget):
@@ -40,10 +43,15 @@ class StudyBrowser(QDockWidget):
         self.tree.itemActivated.connect(self._activated)
         self.setWidget(self.tree)
         self._series_items: dict[str, QTreeWidgetItem] = {}
+        self._object_items: dict[str, QTreeWidgetItem] = {}
         self._entries: dict[str, tuple[Study, Series]] = {}
 
     def series_item(self, uid: str) -> QTreeWidgetItem:
         return self._series_items[uid]
+
+    def object_item(self, sop_instance_uid: str) -> QTreeWidgetItem:
+        """The row of a non-image object."""
+        return self._object_items[sop_instance_uid]
 
     def add_scan(self, result: Any) -> None:
         """Add the patients, studies and series of a scan result, then make thumbnails."""
@@ -68,6 +76,8 @@ class StudyBrowser(QDockWidget):
                     self._series_items[series.uid] = item
                     self._entries[series.uid] = (study, series)
                     new_series.append(series)
+                for obj in study.objects:
+                    study_item.addChild(self._object_row(study, obj))
             patient_item.setExpanded(True)
             for i in range(patient_item.childCount()):
                 child = patient_item.child(i)
@@ -75,6 +85,15 @@ class StudyBrowser(QDockWidget):
                     child.setExpanded(True)
         if new_series:
             self._start_thumbnails(new_series)
+
+    def _object_row(self, study: Study, obj: NonImageObject) -> QTreeWidgetItem:
+        date = obj.ref.content_date.isoformat() if obj.ref.content_date else ""
+        item = QTreeWidgetItem([obj.summary(), "", date])
+        item.setData(0, OBJECT_ROLE, obj.ref.sop_instance_uid)
+        refers = [s.label or s.uid for s in study.referenced_series(obj)]
+        item.setToolTip(0, "Refers to: " + ", ".join(refers) if refers else "Refers to no series of this study")
+        self._object_items[obj.ref.sop_instance_uid] = item
+        return item
 
     def _start_thumbnails(self, series_list: list[Series]) -> None:
         def work(backend: Backend, progress: ProgressFn) -> dict[str, np.ndarray]:

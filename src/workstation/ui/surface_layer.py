@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from vispy import scene
 from vispy.geometry import MeshData
 
-from workstation.analyses.panel_api import LabelOverlay
+from workstation.core.overlays import LabelOverlay
 from workstation.ui.surfaces import label_boxes, label_surface
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsLineItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
-from workstation.analyses.panel_api import Roi, ScalarOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import Roi, ScalarOverlay
 from workstation.core.volume import Volume
 from workstation.ui.measure_tools import Measurement, MeasurementLayer, cosmetic_pen
 from workstation.ui.colour_bar import paint_colour_bar

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from workstation.analyses.base import Analysis
-from workstation.analyses.calcium.artifacts import write_artifacts
-from workstation.analyses.calcium.logic import prepare, run
+from workstation.analyses.calcium.artifacts import ARTIFACTS
+from workstation.analyses.calcium.logic import estimate_memory, run
 from workstation.analyses.calcium.params import CalciumParams
+from workstation.analyses.calcium.prepare import example_study, prepare
+from workstation.analyses.calcium.report import section
 from workstation.analyses.calcium.result import CalciumResult
 
 ANALYSIS = Analysis(
@@ -14,7 +16,10 @@ ANALYSIS = Analysis(
     params_type=CalciumParams,
     run=run,
     prepare=prepare,
-    write_artifacts=write_artifacts,
+    artifacts=ARTIFACTS,
+    estimate_memory=estimate_memory,
+    report=section,
+    example=example_study,
     panel="workstation.analyses.calcium.panel:CalciumPanel",
     description="Agatston, volume and mass scores of coronary calcium on a non-contrast CT",
 )

@@ -1,53 +1,39 @@
-"""Files written beside calcium.json: the lesion label image and the PDF report."""
+"""Every file calcium scoring writes: the lesion label image, the PDF report and the JSON."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from numpy.typing import NDArray
 
+from workstation.analyses.artifacts import Artifact, ArtifactContext, ArtifactSet, json_artifact, report_artifact
+from workstation.analyses.calcium.report import TITLE, section
 from workstation.analyses.calcium.result import CalciumResult
 from workstation.core.volume import Volume
-
-#: DICOM LPS -> NIfTI RAS.
-_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-
-def nifti_affine(volume_affine: NDArray[np.float64]) -> NDArray[np.float64]:
-    """NIfTI (RAS) affine of an array stored (x, y, z) from a volume's LPS affine."""
-    return _LPS_TO_RAS @ volume_affine
+from workstation.io import writers
 
 
 def write_label_image(result: CalciumResult, volume: Volume, path: str | Path) -> Path:
-    """Write lesion ids (0 = background) as NIfTI, voxel order (x, y, z), RAS affine."""
-    import nibabel as nib
+    """Lesion ids (0 = background) as NIfTI on the CT's grid (LPS -> RAS affine)."""
+    dtype = np.int16 if len(result.lesions) < 32767 else np.int32
+    return writers.write_nifti(result.label_volume("id"), volume, path, dtype=dtype, intent="label",
+                               description="calcium lesion ids")
 
-    labels = result.label_volume("id").astype(np.int16 if len(result.lesions) < 32767 else np.int32)
-    image = nib.Nifti1Image(np.ascontiguousarray(labels.transpose(2, 1, 0)), nifti_affine(volume.affine))
-    image.header.set_xyzt_units("mm")
-    path = Path(path)
-    nib.save(image, str(path))
-    return path
+
+def _labels(result: CalciumResult, volume: Optional[Volume], context: ArtifactContext) -> list[Path]:
+    if volume is None:
+        return []
+    return [write_label_image(result, volume, context.folder / "calcium_labels.nii.gz")]
 
 
 def write_json(result: CalciumResult, path: str | Path) -> Path:
-    """Write ``result.to_json()`` (what the batch writes as calcium.json)."""
-    path = Path(path)
-    path.write_text(json.dumps(result.to_json(), indent=2))
-    return path
+    """``result.to_json()`` as a file (what the batch writes as calcium.json)."""
+    return writers.write_json(result.to_json(), path)
 
 
-def write_artifacts(result: CalciumResult, data: Optional[Volume], out_dir: str | Path) -> list[Path]:
-    """Write ``calcium_labels.nii.gz`` and ``calcium_report.pdf`` into ``out_dir``."""
-    from workstation.analyses.calcium.report import write_report
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    if data is not None:
-        written.append(write_label_image(result, data, out / "calcium_labels.nii.gz"))
-    written.append(write_report(result, data, out / "calcium_report.pdf"))
-    return written
+ARTIFACTS: ArtifactSet[Volume, CalciumResult] = ArtifactSet((
+    Artifact("labels", "calcium_labels.nii.gz", "Lesion labels (NIfTI)", _labels),
+    report_artifact("calcium_report.pdf", TITLE, section),
+    json_artifact("calcium.json"),
+))

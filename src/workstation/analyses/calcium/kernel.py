@@ -322,7 +322,6 @@ def lesion_voxels(backend: Backend, table: SliceLesionTable, lesion_of_label: ND
 
     ``lesion_of_label[l]`` is the 3D lesion id of canonical 2D label ``l`` (0: dropped).
     """
-    xp = backend.xp
     ids = backend.asarray(lesion_of_label.astype(np.int32))[table.fg_label]
     keep = ids > 0
     return backend.asnumpy(table.fg_index[keep]).astype(np.int64), backend.asnumpy(ids[keep]).astype(np.int32)

@@ -4,13 +4,12 @@
 8-connected per axial slice, >= 1 mm^2), groups them in 3D, scores them (Agatston,
 volume, mass), suggests an artery for each, and returns a :class:`CalciumResult`
 with risk category, CAC-DRS and MESA percentile.  See :mod:`.scoring` for the
-conventions and references.
+conventions and references.  :func:`estimate_memory` gives the device bytes a run needs.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -21,9 +20,9 @@ from workstation.analyses.calcium.mesa import normalise_sex
 from workstation.analyses.calcium.params import CalciumParams
 from workstation.analyses.calcium.result import CalciumResult
 from workstation.analyses.calcium.scoring import build_lesions
+from workstation.analyses.inputs import provenance
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn, report
-from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
 
 
@@ -60,7 +59,7 @@ def check_input(volume: Volume, params: CalciumParams) -> list[str]:
     return warnings
 
 
-def check_values(hu: Any, meta: dict[str, Any]) -> list[str]:
+def check_values(hu: Any, meta: Mapping[str, Any]) -> list[str]:
     """A warning when a rescaled CT has no value below 0 HU (air is about -1000 HU).
 
     ``hu`` may be on the GPU: the minimum is one device reduction, not a host pass.
@@ -139,43 +138,32 @@ def run(
         patient_id=str(meta.get("patient_id") or ""),
         study_uid=str(meta.get("study_uid") or ""),
         study_date=str(meta.get("study_date") or ""),
+        provenance=provenance("calcium", params, backend.label, volume),
     )
 
 
-def _score_series_choice(series: Series) -> tuple[int, float, int]:
-    thickness = series.meta.get("slice_thickness")
-    near_3mm = -abs(float(thickness) - 3.0) if thickness is not None else -99.0
-    return (1 if series.modality.upper() == "CT" else 0, near_3mm, series.n_frames)
+#: Device bytes per candidate (>= threshold) voxel: its flat index, slice, row, column
+#: and global index (int64), value (float64), old and canonical labels (int32), and the
+#: float64 weights of the statistics' bincounts.
+BYTES_PER_CANDIDATE = 96
 
 
-def pick_series(study: Study) -> Series:
-    """The CT series best suited for calcium scoring (closest to 3 mm, then most slices)."""
-    ct = [s for s in study.series if s.modality.upper() == "CT" and s.n_frames > 1]
-    if not ct:
-        raise InputError(f"study {study.uid} holds no multi-slice CT series for calcium scoring")
-    return max(ct, key=_score_series_choice)
+def estimate_memory(volume: Volume, params: CalciumParams, backend: Backend) -> int:
+    """Peak bytes of a run on ``backend``'s device.
 
-
-def with_study_facts(volume: Volume, study: Optional[Study]) -> Volume:
-    """``volume`` with the patient ID, age, sex and study date of ``study`` in its meta."""
-    if study is None:
-        return volume
-    meta: dict[str, Any] = dict(volume.meta)
-    if not meta.get("patient_id"):
-        meta["patient_id"] = study.patient_id
-    if meta.get("patient_age_years") is None and study.patient_age_years is not None:
-        meta["patient_age_years"] = study.patient_age_years
-    if not meta.get("patient_sex") and study.patient_sex:
-        meta["patient_sex"] = study.patient_sex
-    if not meta.get("study_date") and study.study_date is not None:
-        meta["study_date"] = study.study_date.isoformat()
-    if not meta.get("study_uid"):
-        meta["study_uid"] = study.uid
-    return replace(volume, meta=meta)
-
-
-def prepare(study: Study, progress: Optional[ProgressFn] = None) -> Volume:
-    """Load the CT series of ``study`` to score, with patient facts in ``meta``."""
-    from workstation.io.dicom import load_series
-
-    return with_study_facts(load_series(pick_series(study), progress), study)
+    The volume itself (when it must be copied there), the threshold mask (1 byte per
+    voxel), the 2D label volume (int32, over the rows and columns that hold candidates)
+    and :data:`BYTES_PER_CANDIDATE` per candidate voxel.  The candidates and their
+    bounding box are counted on every 4th slice and 2nd row and column (the run's only
+    data-dependent sizes).
+    """
+    a = volume.array
+    n = int(np.prod(volume.shape))
+    resident = backend.is_gpu and isinstance(a, backend.xp.ndarray)
+    copy = 0 if resident or (not backend.is_gpu and a.flags.c_contiguous) else n * a.dtype.itemsize
+    sample = (backend.asnumpy(a[::4, ::2, ::2]) if resident else np.asarray(a[::4, ::2, ::2])) >= params.threshold_hu
+    fraction = float(np.count_nonzero(sample)) / max(sample.size, 1)
+    rows, cols = np.flatnonzero(sample.any(axis=(0, 2))), np.flatnonzero(sample.any(axis=(0, 1)))
+    box = ((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1) / (sample.shape[1] * sample.shape[2])
+           if rows.size else 0.0)
+    return copy + n + int(4 * box * n) + int(BYTES_PER_CANDIDATE * fraction * n)

@@ -8,9 +8,7 @@ from typing import Any, Optional
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -20,27 +18,26 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.analyses.calcium import logic, trend
-from workstation.analyses.calcium.artifacts import write_json
-from workstation.analyses.calcium.mesa import RACES, normalise_sex
+from workstation.analyses.calcium.artifacts import ARTIFACTS
+from workstation.analyses.calcium.mesa import normalise_sex
 from workstation.analyses.calcium.panel_tables import ARTERY_CHOICES, ArteryTable, LesionTable
 from workstation.analyses.calcium.params import CalciumParams
-from workstation.analyses.calcium.report import WEIGHT_COLORS, write_report
+from workstation.analyses.calcium.prepare import with_study_facts
+from workstation.analyses.calcium.report import WEIGHT_COLORS
 from workstation.analyses.calcium.result import CalciumResult
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import PanelExport, ViewerContext
+from workstation.analyses.panel_controls import ParamControls
+from workstation.core.overlays import LabelOverlay
 from workstation.core.volume import Volume
 
 OVERLAY_KEY = "calcium"
 WEIGHT_NAMES = {1: "130-199 HU", 2: "200-299 HU", 3: "300-399 HU", 4: ">= 400 HU"}
 RISK_COLORS = {"0": "#2e7d32", "1-10": "#689f38", "11-100": "#f9a825", "101-400": "#ef6c00", ">400": "#c62828"}
+CONTROLS = ("threshold_hu", "min_area_mm2", "mass_calibration", "volume_method", "auto_exclude", "age", "sex", "race")
+EXPORT = ("report", "json")
 
 
-def results_folder_for(source: Path) -> Path:
-    """``<study folder>_results``, beside (never inside) the source folder."""
-    source = source.resolve()
-    return source.parent / f"{source.name}_results"
-
-
-class CalciumPanel(QWidget):
+class CalciumPanel(QWidget, PanelExport):
     """Dock widget for coronary calcium scoring on the loaded CT."""
 
     def __init__(self, context: ViewerContext, parent: Optional[QWidget] = None) -> None:
@@ -57,31 +54,18 @@ class CalciumPanel(QWidget):
 
     # -- layout ---------------------------------------------------------------------
     def _build(self) -> None:
-        self.threshold = _spin(130, 50, 1000, 0, " HU")
-        self.min_area = _spin(1.0, 0.0, 20.0, 2, " mm²")
-        self.calibration = _spin(0.74, 0.1, 2.0, 3, " mg/cm³/HU")
-        self.volume_method = QComboBox()
-        self.volume_method.addItems(["voxel", "interpolated"])
-        self.auto_exclude = QCheckBox("Drop bone-like components")
-        self.auto_exclude.setChecked(True)
-        self.age = _spin(0, 0, 120, 0, " y")
-        self.age.setSpecialValueText("unknown")
-        self.sex = QComboBox()
-        self.sex.addItems(["unknown", "M", "F"])
-        self.race = QComboBox()
-        self.race.addItems(["unknown", *RACES])
+        self.controls: ParamControls[CalciumParams] = ParamControls(CalciumParams, CONTROLS)
+        c = self.controls
+        self.threshold, self.min_area, self.calibration = c["threshold_hu"], c["min_area_mm2"], c["mass_calibration"]
+        self.volume_method, self.auto_exclude = c["volume_method"], c["auto_exclude"]
+        self.age, self.sex, self.race = c["age"], c["sex"], c["race"]
         self.age.valueChanged.connect(self._on_demographics)
         self.sex.currentTextChanged.connect(self._on_demographics)
         self.race.currentTextChanged.connect(self._on_demographics)
-        form = QFormLayout()
-        for label, w in (("Threshold", self.threshold), ("Min. area", self.min_area),
-                         ("Mass calibration", self.calibration), ("Volume", self.volume_method),
-                         ("", self.auto_exclude), ("Age", self.age), ("Sex", self.sex), ("Race", self.race)):
-            form.addRow(label, w)
         params_box = QGroupBox("Parameters")
-        params_box.setLayout(form)
+        params_box.setLayout(c.form)
         self.run_button = QPushButton("Score calcium")
-        self.run_button.clicked.connect(self.run)
+        self.run_button.clicked.connect(self.start)
         self.status = QLabel("Load a non-contrast CT, then score.")
         self.status.setWordWrap(True)
         self.risk_badge = QLabel("-")
@@ -99,7 +83,7 @@ class CalciumPanel(QWidget):
         assign_row.addWidget(self.click_assign)
         assign_row.addWidget(self.assign_artery)
         self.export_button = QPushButton("Export PDF + JSON")
-        self.export_button.clicked.connect(lambda: self.export())
+        self.export_button.clicked.connect(lambda: self.export(self.output_dir))
         self.choose_button = QPushButton("Folder...")
         self.choose_button.clicked.connect(self._choose_folder)
         export_row = QHBoxLayout()
@@ -132,12 +116,8 @@ class CalciumPanel(QWidget):
             if age is None and study is not None:
                 age = study.patient_age_years
             sex = normalise_sex(meta.get("patient_sex") or (study.patient_sex if study is not None else ""))
-            self.age.blockSignals(True)
-            self.sex.blockSignals(True)
-            self.age.setValue(float(age) if age is not None else 0.0)
-            self.sex.setCurrentText(sex or "unknown")
-            self.age.blockSignals(False)
-            self.sex.blockSignals(False)
+            self.controls.set_value("age", float(age) if age is not None else None)
+            self.controls.set_value("sex", sex)
         self._show()
 
     def _show(self) -> None:
@@ -182,19 +162,13 @@ class CalciumPanel(QWidget):
     # -- view -> model --------------------------------------------------------------
     def params(self) -> CalciumParams:
         overrides = dict(self.result.params.artery_overrides) if self.result is not None else {}
-        return CalciumParams(
-            threshold_hu=self.threshold.value(), min_area_mm2=self.min_area.value(),
-            mass_calibration=self.calibration.value(), volume_method=self.volume_method.currentText(),  # type: ignore[arg-type]
-            auto_exclude=self.auto_exclude.isChecked(), age=self.age.value() or None,
-            sex=None if self.sex.currentText() == "unknown" else self.sex.currentText(),
-            race=None if self.race.currentText() == "unknown" else self.race.currentText(),
-            artery_overrides=overrides,
-        )
+        return self.controls.params(artery_overrides=overrides)
 
-    def run(self) -> None:
+    def start(self) -> None:
+        """Score the loaded CT in a background job."""
         if self.context.volume is None:
             return
-        volume = logic.with_study_facts(self.context.volume, self.context.study)
+        volume = with_study_facts(self.context.volume, self.context.study)
         params = self.params()
         self.run_button.setEnabled(False)
         self.status.setText("Scoring...")
@@ -244,37 +218,19 @@ class CalciumPanel(QWidget):
         self.context.focus((z, int(round(les.centroid_index[1])), int(round(les.centroid_index[2]))))
 
     # -- export ---------------------------------------------------------------------
-    def default_output_dir(self) -> Path:
-        series = self.context.series
-        if series is not None and series.frames:
-            return results_folder_for(Path(series.frames[0].path).parent)
-        return Path.home() / "workstation_results"
-
     def _choose_folder(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Export folder", str(self.default_output_dir()))
+        chosen = QFileDialog.getExistingDirectory(self, "Export folder", str(self.default_export_folder()))
         if chosen:
             self.output_dir = Path(chosen)
 
-    def export(self, folder: Optional[Path] = None) -> list[Path]:
-        """Write ``calcium_report.pdf`` and ``calcium.json``; never into the source folder."""
-        if self.result is None:
+    def export_to(self, folder: Path) -> list[Path]:
+        """Write ``calcium_report.pdf`` and ``calcium.json`` into ``folder`` (never a source folder)."""
+        if self.result is None or self._volume is None:
             return []
-        out = Path(folder or self.output_dir or self.default_output_dir())
-        series = self.context.series
-        if series is not None and series.frames and out.resolve() == Path(series.frames[0].path).parent.resolve():
-            self.context.notify("Coronary calcium", "Results are never written into the source folder.")
-            out = self.default_output_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [write_report(self.result, self._volume, out / "calcium_report.pdf"),
-                 write_json(self.result, out / "calcium.json")]
-        self.status.setText(f"Exported to {out}")
+        paths = ARTIFACTS.write(self.result, self._volume, folder, names=EXPORT, study=self.context.study)
+        self.status.setText(f"Exported to {folder}")
         return paths
 
-
-def _spin(value: float, lo: float, hi: float, decimals: int, suffix: str) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
-    spin.setRange(lo, hi)
-    spin.setDecimals(decimals)
-    spin.setValue(value)
-    spin.setSuffix(suffix)
-    return spin
+    def show_problem(self, text: str) -> None:
+        self.status.setText(text)
+        self.context.notify("Coronary calcium", text)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Mapping, Optional
+
+from workstation.analyses.calcium.mesa import RACES
+from workstation.core.params import Params, param
 
 ARTERIES: tuple[str, ...] = ("LM", "LAD", "LCX", "RCA", "other")
 #: Assigning this "artery" removes a lesion from every total (not coronary calcium).
@@ -13,7 +16,7 @@ VolumeMethod = Literal["voxel", "interpolated"]
 
 
 @dataclass(frozen=True)
-class CalciumParams:
+class CalciumParams(Params):
     """How calcium is found and scored.
 
     Attributes
@@ -43,49 +46,24 @@ class CalciumParams:
         Lesion id -> artery chosen by the user; wins over the suggestion.
     """
 
-    threshold_hu: float = 130.0
-    min_area_mm2: float = 1.0
-    reference_increment_mm: float = 3.0
-    mass_calibration: float = 0.74
-    volume_method: VolumeMethod = "voxel"
-    auto_exclude: bool = True
-    max_lesion_length_mm: float = 45.0
-    max_lesion_volume_mm3: float = 3000.0
-    max_root_distance_mm: float = 130.0
-    aortic_root_mm: Optional[tuple[float, float, float]] = None
-    age: Optional[float] = None
-    sex: Optional[str] = None
-    race: Optional[str] = None
-    artery_overrides: Mapping[int, str] = field(default_factory=dict)
+    threshold_hu: float = param(130.0, unit="HU", lo=50.0, hi=1000.0, label="Threshold", step=10.0)
+    min_area_mm2: float = param(1.0, unit="mm²", lo=0.0, hi=20.0, label="Min. area", step=0.25)
+    reference_increment_mm: float = param(3.0, unit="mm", lo=0.5, hi=10.0, label="Reference increment", panel=False)
+    mass_calibration: float = param(0.74, unit="mg/cm³/HU", lo=0.1, hi=2.0, label="Mass calibration", step=0.01,
+                                    json_key="mass_calibration_mg_per_cm3_per_hu")
+    volume_method: VolumeMethod = param("voxel", label="Volume")
+    auto_exclude: bool = param(True, label="Drop bone-like components")
+    max_lesion_length_mm: float = param(45.0, unit="mm", lo=0.0, hi=500.0, panel=False)
+    max_lesion_volume_mm3: float = param(3000.0, unit="mm³", lo=0.0, hi=1e6, panel=False)
+    max_root_distance_mm: float = param(130.0, unit="mm", lo=0.0, hi=1000.0, panel=False)
+    aortic_root_mm: Optional[tuple[float, float, float]] = param(None, unit="mm", panel=False)
+    age: Optional[float] = param(None, unit="y", lo=0.0, hi=120.0, label="Age", step=1.0)
+    sex: Optional[str] = param(None, choices=("M", "F"), label="Sex")
+    race: Optional[str] = param(None, choices=RACES, label="Race")
+    artery_overrides: Mapping[int, str] = param(default_factory=dict, panel=False)
 
     def __post_init__(self) -> None:
-        if self.min_area_mm2 < 0:
-            raise ValueError(f"min_area_mm2 must be >= 0, got {self.min_area_mm2}")
-        if self.reference_increment_mm <= 0:
-            raise ValueError("reference_increment_mm must be positive")
-        if self.mass_calibration <= 0:
-            raise ValueError("mass_calibration must be positive")
-        if self.volume_method not in ("voxel", "interpolated"):
-            raise ValueError(f"volume_method must be 'voxel' or 'interpolated', got {self.volume_method!r}")
+        super().__post_init__()
         for lesion_id, artery in dict(self.artery_overrides).items():
             if artery not in ARTERIES and artery != NOT_CORONARY:
                 raise ValueError(f"lesion {lesion_id}: unknown artery {artery!r}; use one of {ARTERIES} or 'none'")
-        object.__setattr__(self, "artery_overrides", {int(k): str(v) for k, v in dict(self.artery_overrides).items()})
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "threshold_hu": self.threshold_hu,
-            "min_area_mm2": self.min_area_mm2,
-            "reference_increment_mm": self.reference_increment_mm,
-            "mass_calibration_mg_per_cm3_per_hu": self.mass_calibration,
-            "volume_method": self.volume_method,
-            "auto_exclude": self.auto_exclude,
-            "max_lesion_length_mm": self.max_lesion_length_mm,
-            "max_lesion_volume_mm3": self.max_lesion_volume_mm3,
-            "max_root_distance_mm": self.max_root_distance_mm,
-            "aortic_root_mm": list(self.aortic_root_mm) if self.aortic_root_mm is not None else None,
-            "age": self.age,
-            "sex": self.sex,
-            "race": self.race,
-            "artery_overrides": {str(k): v for k, v in self.artery_overrides.items()},
-        }

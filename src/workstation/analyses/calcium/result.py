@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from workstation.analyses.calcium import mesa, risk
 from workstation.analyses.calcium.params import ARTERIES, NOT_CORONARY, CalciumParams
 from workstation.analyses.calcium.scoring import Lesion
+from workstation.core.provenance import Provenance
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,6 +28,7 @@ class CalciumResult:
     spacing: tuple[float, float, float]
     voxel_index: NDArray[np.int64]
     voxel_lesion: NDArray[np.int32]
+    provenance: Provenance
     age: Optional[float] = None
     sex: Optional[str] = None
     race: Optional[str] = None
@@ -148,4 +150,5 @@ class CalciumResult:
             "shape_zyx": list(self.shape),
             "spacing_mm_zyx": list(self.spacing),
             "parameters": self.params.to_json(),
+            "provenance": self.provenance.to_json(),
         }

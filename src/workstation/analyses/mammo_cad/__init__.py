@@ -7,9 +7,11 @@ marks findings, and a BI-RADS category is suggested for the radiologist to revie
 from __future__ import annotations
 
 from workstation.analyses.base import Analysis
-from workstation.analyses.mammo_cad.artifacts import write_artifacts
-from workstation.analyses.mammo_cad.loader import prepare
-from workstation.analyses.mammo_cad.logic import MammoCadParams, run
+from workstation.analyses.mammo_cad.artifacts import ARTIFACTS
+from workstation.analyses.mammo_cad.logic import estimate_memory, run
+from workstation.analyses.mammo_cad.params import MammoCadParams
+from workstation.analyses.mammo_cad.prepare import example_study, prepare
+from workstation.analyses.mammo_cad.report import section
 
 ANALYSIS = Analysis(
     name="mammo-cad",
@@ -17,7 +19,10 @@ ANALYSIS = Analysis(
     params_type=MammoCadParams,
     run=run,
     prepare=prepare,
-    write_artifacts=write_artifacts,
+    artifacts=ARTIFACTS,
+    estimate_memory=estimate_memory,
+    report=section,
+    example=example_study,
     panel="workstation.analyses.mammo_cad.panel:MammoCadPanel",
     description="Marks masses and calcification clusters on R/L CC and MLO views and suggests a "
                 "BI-RADS category for review (synthetic-data model, not for clinical use).",

@@ -24,12 +24,13 @@ from workstation.analyses.mammo_cad.views import (
     view_key, view_position_of,
 )
 from workstation.core.progress import ProgressFn, report
-from workstation.core.study import Study
 
 log = logging.getLogger(__name__)
 
 MG_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
 MG_FOR_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.2.1"
+#: The folder named by images built in memory (:func:`exam_from_arrays`): not a file.
+IN_MEMORY = Path("memory")
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +64,16 @@ class MammoExam:
         return next((im for im in self.images if im.key == key), None)
 
     @property
-    def source_folders(self) -> set[Path]:
-        return {im.path.parent.resolve() for im in self.images}
+    def source_files(self) -> tuple[Path, ...]:
+        return tuple(im.path for im in self.images if im.path.parent != IN_MEMORY)
+
+    @property
+    def source_instances(self) -> tuple[str, ...]:
+        return tuple(im.sop_instance_uid for im in self.images) if self.source_files else ()
+
+    @property
+    def pixel_arrays(self) -> tuple[Any, ...]:
+        return tuple(im.pixels for im in self.images)
 
 
 def _is_for_processing(ds: Any) -> bool:
@@ -171,14 +180,6 @@ def load_exam(paths: Iterable[Path | str], progress: Optional[ProgressFn] = None
                      ids.get("patient_name", ""), tuple(warnings))
 
 
-def prepare(study: Study, progress: Optional[ProgressFn] = None) -> MammoExam:
-    """The mammograms of ``study`` (its MG series), as :func:`load_exam` reads them."""
-    paths = [f.path for s in study.series if s.modality == "MG" for f in s.frames]
-    if not paths:
-        raise InputError(f"study {study.uid} has no MG series")
-    return load_exam(sorted(set(paths)), progress)
-
-
 def exam_from_arrays(
     images: dict[str, NDArray[Any]],
     spacing_mm: float | tuple[float, float],
@@ -197,5 +198,5 @@ def exam_from_arrays(
         orient = tuple((orientations or {}).get(key, ()))
         wall = chest_wall_left_from_orientation(orient)
         out.append(MammoImage(key, lat, pos, np.asarray(images[key], dtype=np.float32), spacing,  # type: ignore[arg-type]
-                              wall, Path(f"memory/{key}"), f"2.25.{i + 1}", MG_FOR_PRESENTATION, False, orient))
+                              wall, IN_MEMORY / key, f"2.25.{i + 1}", MG_FOR_PRESENTATION, False, orient))
     return MammoExam(tuple(out))

@@ -4,104 +4,29 @@ Pipeline per exam: chest-wall side (header, else pixels) -> preprocessing of eve
 on the backend (:mod:`.preprocess`) -> one batched ONNX inference (:mod:`.detect`) ->
 peak decoding inside the breast mask -> per-class NMS -> boxes mapped back to original
 pixels and mm -> suggested BI-RADS category (:mod:`.birads`).  Not for clinical use.
+:func:`estimate_memory` gives the device bytes a run needs.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
-from workstation.analyses.mammo_cad.birads import Suggestion, suggest
-from workstation.analyses.mammo_cad.detect import CLASSES, Detector, decode
+from workstation.analyses.inputs import provenance
+from workstation.analyses.mammo_cad.birads import suggest
+from workstation.analyses.mammo_cad.detect import CLASSES, MODEL_NAME, STRIDE, Detector, decode
 from workstation.analyses.mammo_cad.loader import MammoExam, MammoImage
 from workstation.analyses.mammo_cad.nms import batched_nms
+from workstation.analyses.mammo_cad.params import MammoCadParams
 from workstation.analyses.mammo_cad.preprocess import ViewGeometry, chest_wall_on_left, fit_scale, preprocess_view, resize
+from workstation.analyses.mammo_cad.result import Finding, MammoCadResult, ViewInfo
 from workstation.analyses.mammo_cad.views import detector_flip, display_flip
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn, report
 
 DEFAULT_THRESHOLD = 0.3
-
-
-@dataclass(frozen=True)
-class MammoCadParams:
-    """Parameters.  ``score_threshold`` ``None`` uses the model's stated operating point."""
-
-    score_threshold: Optional[float] = None
-    iou_threshold: float = 0.3
-    max_per_view: int = 5
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One CAD mark.  Boxes are (x0, y0, x1, y1): pixels (column, row; far edges
-    exclusive) and mm from the stored image's top-left corner."""
-
-    id: int
-    view: str
-    laterality: str
-    position: str
-    kind: str
-    score: float
-    box_px: tuple[float, float, float, float]
-    box_mm: tuple[float, float, float, float]
-    location: str
-    sop_instance_uid: str
-
-    @property
-    def size_mm(self) -> tuple[float, float]:
-        return (self.box_mm[2] - self.box_mm[0], self.box_mm[3] - self.box_mm[1])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "view": self.view, "laterality": self.laterality, "view_position": self.position,
-                "type": self.kind, "score": round(self.score, 4),
-                "box_px": [round(v, 1) for v in self.box_px], "box_mm": [round(v, 2) for v in self.box_mm],
-                "size_mm": [round(v, 2) for v in self.size_mm], "location": self.location,
-                "sop_instance_uid": self.sop_instance_uid}
-
-
-@dataclass(frozen=True)
-class ViewInfo:
-    """How one view was read: size, spacing, chest-wall side and the hanging mirror."""
-
-    key: str
-    shape: tuple[int, int]
-    spacing_mm: tuple[float, float]
-    chest_wall_left: bool
-    display_flip: bool
-    sop_instance_uid: str
-
-
-@dataclass(frozen=True)
-class MammoCadResult:
-    """Findings, suggested category, per-view geometry, model, device, warnings, timings."""
-
-    findings: tuple[Finding, ...]
-    suggestion: Suggestion
-    views: tuple[ViewInfo, ...]
-    model: str
-    model_version: str
-    device: str
-    score_threshold: float
-    warnings: tuple[str, ...] = ()
-    timings_s: dict[str, float] = field(default_factory=dict)
-
-    def for_view(self, key: str) -> list[Finding]:
-        return [f for f in self.findings if f.view == key]
-
-    def to_json(self) -> dict[str, Any]:
-        per_view = {v.key: [f.id for f in self.for_view(v.key)] for v in self.views}
-        return {"analysis": "mammo-cad", "intended_use": "Not for clinical use",
-                "model": {"name": self.model, "version": self.model_version}, "device": self.device,
-                "score_threshold": self.score_threshold, "findings": [f.to_json() for f in self.findings],
-                "per_view": per_view, "suggested_assessment": self.suggestion.to_json(),
-                "views": [{"view": v.key, "rows": v.shape[0], "columns": v.shape[1],
-                           "pixel_spacing_mm": list(v.spacing_mm), "chest_wall": "left" if v.chest_wall_left else "right"}
-                          for v in self.views],
-                "warnings": list(self.warnings), "timings_s": {k: round(t, 4) for k, t in self.timings_s.items()}}
 
 
 def location_of(image: MammoImage, box_px: tuple[float, float, float, float], chest_wall_left: bool) -> str:
@@ -167,11 +92,32 @@ def run(exam: MammoExam, params: MammoCadParams, backend: Backend,
     findings = _findings(exam, cands, geoms, walls, params)
     t3 = time.perf_counter()
     timings.update(preprocess=t1 - t0, inference=t2 - t1, postprocess=t3 - t2, total=t3 - t0)
-    views = tuple(ViewInfo(im.key, tuple(im.pixels.shape), im.spacing_mm, w, display_flip(im.laterality, w),  # type: ignore[arg-type]
+    views = tuple(ViewInfo(im.key, tuple(im.pixels.shape), im.spacing_mm, w, display_flip(im.laterality, w),
                            im.sop_instance_uid) for im, w in zip(exam.images, walls))
     report(progress, 1.0, f"{len(findings)} findings")
     return MammoCadResult(tuple(findings), suggest(findings), views, detector.entry.name, detector.entry.version,
-                          detector.device, threshold, tuple(exam.warnings), timings)
+                          detector.device, threshold,
+                          provenance("mammo-cad", params, detector.device, exam, model=detector.entry),
+                          tuple(exam.warnings), timings)
+
+
+def estimate_memory(exam: MammoExam, params: MammoCadParams, backend: Backend) -> int:
+    """Peak bytes of a run on ``backend``'s device.
+
+    The views are resized one at a time: the largest one's anti-aliasing blur (float32)
+    and, on a GPU, its float32 copy there (the exam is float32 on the host already);
+    every view then contributes its network input, breast mask and three output maps;
+    the model's session holds about four times its file (weights, activations, the
+    provider's arena).
+    """
+    from workstation.analyses.mammo_cad.preprocess import INPUT_SHAPE
+    from workstation.ml.registry import get_model
+
+    largest = max((int(im.pixels.size) for im in exam.images), default=0) * 4
+    pixels = int(np.prod(INPUT_SHAPE))
+    per_view = pixels * 4 + pixels + 3 * len(CLASSES) * 4 * pixels // STRIDE**2
+    model = 4 * get_model(MODEL_NAME).file.stat().st_size
+    return (2 if backend.is_gpu else 1) * largest + len(exam.images) * per_view + model
 
 
 def _findings(exam: MammoExam, cands: list[Any], geoms: list[ViewGeometry], walls: list[bool],

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from workstation.compute.arrays import to_host
+
 
 def iou_matrix(a: Any, b: Any, xp: Any = np) -> Any:
     """Intersection over union of every box in ``a`` (n, 4) with every box in ``b`` (m, 4)."""
@@ -33,12 +35,12 @@ def nms(boxes: Any, scores: Any, iou_threshold: float = 0.3, xp: Any = np) -> np
     A box is dropped when its IoU with an already kept, higher-scoring box exceeds
     ``iou_threshold``.  Ties in score keep the lower index first.
     """
-    scores_h = np.asarray(scores.get() if hasattr(scores, "get") else scores, dtype=np.float64).reshape(-1)
+    scores_h = to_host(scores, np.float64).reshape(-1)
     if scores_h.size == 0:
         return np.zeros(0, dtype=np.intp)
     order = np.argsort(-scores_h, kind="stable")
     iou = iou_matrix(boxes, boxes, xp)
-    iou_h = np.asarray(iou.get() if hasattr(iou, "get") else iou)
+    iou_h = to_host(iou)
     suppressed = np.zeros(scores_h.size, dtype=bool)
     keep: list[int] = []
     for i in order:
@@ -51,8 +53,8 @@ def nms(boxes: Any, scores: Any, iou_threshold: float = 0.3, xp: Any = np) -> np
 
 def batched_nms(boxes: Any, scores: Any, classes: Any, iou_threshold: float = 0.3, xp: Any = np) -> np.ndarray:
     """NMS within each class separately; returns kept indices sorted by score."""
-    cls = np.asarray(classes.get() if hasattr(classes, "get") else classes).reshape(-1)
-    scores_h = np.asarray(scores.get() if hasattr(scores, "get") else scores, dtype=np.float64).reshape(-1)
+    cls = to_host(classes).reshape(-1)
+    scores_h = to_host(scores, np.float64).reshape(-1)
     keep: list[int] = []
     for c in np.unique(cls):
         idx = np.flatnonzero(cls == c)

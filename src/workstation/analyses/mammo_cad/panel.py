@@ -13,21 +13,25 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from workstation.analyses.mammo_cad.artifacts import write_artifacts
-from workstation.analyses.mammo_cad.loader import MammoExam, MammoImage, prepare
-from workstation.analyses.mammo_cad.logic import Finding, MammoCadParams, MammoCadResult, run
+from workstation.analyses.mammo_cad.artifacts import ARTIFACTS
+from workstation.analyses.mammo_cad.loader import MammoExam, MammoImage
+from workstation.analyses.mammo_cad.logic import run
+from workstation.analyses.mammo_cad.params import MammoCadParams
+from workstation.analyses.mammo_cad.prepare import prepare
+from workstation.analyses.mammo_cad.result import Finding, MammoCadResult
 from workstation.analyses.mammo_cad.views import HANGING_ORDER
-from workstation.analyses.panel_api import ViewerContext
+from workstation.analyses.panel_api import PanelExport, ViewerContext
+from workstation.compute.windowing import window_to_uint8
+from workstation.report.images import percentile_window, shrink_step
 
 KIND_COLOURS = {"mass": QColor(235, 50, 50), "calcification": QColor(50, 210, 90)}
 SELECTED = QColor(255, 220, 0)
 
 
 def _to_qimage(pixels: np.ndarray, flip: bool) -> QImage:
-    step = max(int(np.ceil(max(pixels.shape) / 800)), 1)
-    small = pixels[::step, ::step].astype(np.float32)
-    lo, hi = np.percentile(small, (1, 99.8))
-    grey = (np.clip((small - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8)
+    step = shrink_step(pixels.shape, 800)
+    small = pixels[::step, ::step]
+    grey = window_to_uint8(small, *percentile_window(small))
     if flip:
         grey = grey[:, ::-1]
     grey = np.ascontiguousarray(grey)
@@ -52,7 +56,7 @@ class MammoView(QWidget):
 
     def set_image(self, image: Optional[MammoImage], flip: bool) -> None:
         self._image = None if image is None else _to_qimage(image.pixels, flip)
-        self._shape = (1, 1) if image is None else tuple(image.pixels.shape)  # type: ignore[assignment]
+        self._shape = (1, 1) if image is None else tuple(image.pixels.shape)
         self._flip = flip
         self.findings, self.selected = [], None
         self.update()
@@ -104,7 +108,7 @@ class MammoView(QWidget):
                 return
 
 
-class MammoCadPanel(QWidget):
+class MammoCadPanel(QWidget, PanelExport):
     """Run the CAD on the loaded study and review its marks."""
 
     result_ready = Signal(object)
@@ -141,7 +145,7 @@ class MammoCadPanel(QWidget):
         layout.addLayout(grid, stretch=3)
         layout.addWidget(self.suggestion)
         layout.addWidget(self.table, stretch=1)
-        self.run_button.clicked.connect(self.run_cad)
+        self.run_button.clicked.connect(self.start)
         self.export_button.clicked.connect(self._choose_export_folder)
         context.study_changed.connect(self.clear)
 
@@ -156,7 +160,7 @@ class MammoCadPanel(QWidget):
         self.status.setText("Load a mammography study, then run.")
 
     # -- running ----------------------------------------------------------------
-    def run_cad(self) -> None:
+    def start(self) -> None:
         """Prepare and run the CAD on the context's study in a job."""
         study = self.context.study
         if study is None:
@@ -221,16 +225,15 @@ class MammoCadPanel(QWidget):
     def _choose_export_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export CAD results to")
         if folder:
-            self.export_to(Path(folder))
+            self.export(Path(folder))
 
     def export_to(self, folder: Path) -> list[Path]:
         """Write SR, JSON, PDF and mark images into ``folder`` (never a source folder)."""
         if self.result is None or self.exam is None:
             return []
-        try:
-            paths = write_artifacts(self.result, self.exam, folder)
-        except ValueError as exc:
-            self.status.setText(str(exc))
-            return []
+        paths = ARTIFACTS.write(self.result, self.exam, folder, names=ARTIFACTS.names(), study=self.context.study)
         self.status.setText(f"Exported {len(paths)} files to {folder}")
         return paths
+
+    def show_problem(self, text: str) -> None:
+        self.status.setText(text)

@@ -156,7 +156,7 @@ def preprocess_view(
     img = backend.asarray(image, dtype=xp.float32)
     if flip:
         img = img[:, ::-1]
-    scale = fit_scale(tuple(img.shape), target)  # type: ignore[arg-type]
+    scale = fit_scale(tuple(img.shape), target)
     small = resize(img, scale, backend).astype(xp.float32)
     mask_small = breast_mask(small, backend)
     inside = small[mask_small]

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from workstation.analyses.mammo_cad.loader import MammoExam
+from workstation.analyses.mammo_cad.result import MammoCadResult
+from workstation.report import sr as sr_blocks
 
 SCHEME = "99WSMG"
 
@@ -41,27 +43,25 @@ def rectangle(box_px: Sequence[float]) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]], dtype=np.float64)
 
 
-def build_sr(result: Any, exam: MammoExam) -> Any:
-    """A highdicom ``Comprehensive3DSR`` dataset holding every finding of ``result``."""
+def build_sr(result: MammoCadResult, exam: MammoExam) -> Any:
+    """A highdicom ``Comprehensive3DSR`` dataset holding every finding of ``result``.
+
+    Patient and study come from the mammograms (missing type 2 attributes stay empty);
+    the observer device and algorithm identification carry the result's provenance.
+    """
     import highdicom as hd
-    import pydicom
     from highdicom.sr import (
-        AlgorithmIdentification, CodedConcept, DeviceObserverIdentifyingAttributes, FindingSite, GraphicTypeValues, ImageRegion,
-        Measurement, MeasurementReport, MeasurementsAndQualitativeEvaluations, ObservationContext, ObserverContext,
-        PlanarROIMeasurementsAndQualitativeEvaluations, QualitativeEvaluation, SourceImageForRegion,
-        TrackingIdentifier,
+        CodedConcept, FindingSite, GraphicTypeValues, ImageRegion, Measurement, MeasurementReport,
+        MeasurementsAndQualitativeEvaluations, ObservationContext, PlanarROIMeasurementsAndQualitativeEvaluations,
+        QualitativeEvaluation, SourceImageForRegion, TrackingIdentifier,
     )
-    from pydicom.sr.codedict import codes
 
     c = _codes()
     sources = {im.sop_instance_uid: im for im in exam.images}
-    evidence = [pydicom.dcmread(im.path, stop_before_pixels=True) for im in exam.images]
-    observer = ObserverContext(
-        observer_type=codes.DCM.Device,
-        observer_identifying_attributes=DeviceObserverIdentifyingAttributes(
-            uid=hd.UID(), name=f"workstation mammo CAD ({result.model} {result.model_version})"),
-    )
-    algorithm = AlgorithmIdentification(name=result.model, version=result.model_version)
+    evidence = sr_blocks.evidence([im.path for im in exam.images])
+    observer = sr_blocks.device_observer(result.provenance,
+                                         f"workstation mammo CAD ({result.model} {result.model_version})")
+    algorithm = sr_blocks.algorithm(result.provenance)
     groups: list[Any] = []
     for f in result.findings:
         image = sources[f.sop_instance_uid]
@@ -91,19 +91,16 @@ def build_sr(result: Any, exam: MammoExam) -> Any:
     )
     sr = hd.sr.Comprehensive3DSR(
         evidence=evidence, content=report, series_instance_uid=hd.UID(), series_number=900,
-        sop_instance_uid=hd.UID(), instance_number=1, manufacturer="workstation",
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer=sr_blocks.MANUFACTURER,
         series_description="Mammography CAD findings (not for clinical use)",
         is_complete=True, is_final=False, is_verified=False,
     )
     return sr
 
 
-def write_sr(result: Any, exam: MammoExam, path: Path) -> Path:
+def write_sr(result: MammoCadResult, exam: MammoExam, path: Path) -> Path:
     """Write the SR to ``path`` and return it."""
-    sr = build_sr(result, exam)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sr.save_as(path, enforce_file_format=True)
-    return path
+    return sr_blocks.save(build_sr(result, exam), path)
 
 
 def read_sr_findings(path: Path) -> list[dict[str, Any]]:

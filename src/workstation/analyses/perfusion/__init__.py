@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from workstation.analyses.base import Analysis
-from workstation.analyses.perfusion.export import write_artifacts
-from workstation.analyses.perfusion.logic import PerfusionParams, run
-from workstation.analyses.perfusion.prepare import prepare
+from workstation.analyses.perfusion.artifacts import ARTIFACTS
+from workstation.analyses.perfusion.logic import estimate_memory, run
+from workstation.analyses.perfusion.params import PerfusionParams
+from workstation.analyses.perfusion.prepare import example_study, prepare
+from workstation.analyses.perfusion.report import section
 
 ANALYSIS = Analysis(
     name="perfusion",
@@ -13,7 +15,10 @@ ANALYSIS = Analysis(
     params_type=PerfusionParams,
     run=run,
     prepare=prepare,
-    write_artifacts=write_artifacts,
+    artifacts=ARTIFACTS,
+    estimate_memory=estimate_memory,
+    report=section,
+    example=example_study,
     panel="workstation.analyses.perfusion.panel:PerfusionPanel",
     description="SVD deconvolution perfusion maps and Tmax/CBF stroke volumes",
 )

@@ -229,6 +229,7 @@ class Deconvolver:
             ok = (peak > 0) & (oi < self.oi_target)
             kept = xp.where(ok, count, kept)
             thr = xp.where(ok, cand, thr)
+        assert kept is not None  # the thresholds are never empty
         # the chosen residues, rebuilt once from each voxel's leading components
         leading = xp.arange(done, dtype=xp.int32)[:, None] < kept[None]
         chosen = basis[:, :done] @ xp.where(leading, z[:done], 0.0)

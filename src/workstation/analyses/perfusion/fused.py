@@ -439,7 +439,7 @@ class FusedMaps:
         proj = as_dev(deconvolver.operators[0])
         if const_p is not None:
             to_constant(const_p, proj if column is None else as_dev(np.concatenate([column, column])))
-        if const_w is not None:
+        if const_w is not None and pairs is not None:
             to_constant(const_w, as_dev(np.concatenate(pairs[1:])))
         scalar = np.float64 if t_name == "float64" else np.float32
         basis = as_dev(deconvolver.operators[1]) if osvd else proj

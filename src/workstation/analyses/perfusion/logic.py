@@ -18,13 +18,13 @@ Pipeline (all voxel work on the backend's device: :mod:`.passes` slab by slab,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.analyses.inputs import provenance
 from workstation.analyses.perfusion.aif import VascularCurve, roi_curve, select_aif, select_vof, vof_scale
 from workstation.analyses.perfusion.concentration import (
     baseline_frames,
@@ -33,7 +33,8 @@ from workstation.analyses.perfusion.concentration import (
     trapezoid_weights,
     uniform_grid,
 )
-from workstation.analyses.perfusion.deconvolution import DEFAULT_THRESHOLDS, OSVD_CANDIDATES, Deconvolver
+from workstation.analyses.perfusion.deconvolution import Deconvolver
+from workstation.analyses.perfusion.params import PerfusionParams
 from workstation.analyses.perfusion.passes import MapBlocks, compute_maps, scan_candidates
 from workstation.analyses.perfusion.resident import maps_and_download, tissue_rule, upload_and_scan
 from workstation.analyses.perfusion.result import MAP_NAMES, PerfusionResult
@@ -43,74 +44,7 @@ from workstation.compute.threads import single_threaded_blas
 from workstation.core.progress import ProgressFn, report, scaled
 from workstation.core.volume import VolumeSeries
 
-Voxels = tuple[tuple[int, int, int], ...]
-
-__all__ = ["MAP_NAMES", "PerfusionParams", "PerfusionResult", "run", "voxel_signals"]
-
-
-@dataclass(frozen=True)
-class PerfusionParams:
-    """Parameters of the perfusion analysis (defaults follow the literature cited).
-
-    Attributes
-    ----------
-    method
-        ``ssvd``, ``csvd`` or ``osvd`` (:mod:`.deconvolution`).
-    threshold
-        sSVD/cSVD truncation (fraction of the largest singular value); ``None``: 0.2
-        for sSVD, 0.1 for cSVD.
-    oi_target, osvd_candidates
-        oSVD oscillation-index target and candidate thresholds.
-    dt_s
-        Uniform grid step (s); ``None``: the smallest acquisition step.
-    smoothing_mm
-        In-plane Gaussian sigma (mm) applied to every frame (default 2 mm); 0 = off.
-    baseline_frames
-        Pre-bolus frames; ``None``: detected from the AIF.
-    aif_voxels, vof_voxels
-        User-chosen (z, y, x) voxels for the AIF / VOF; empty: automatic.
-    use_vof
-        Scale the AIF to the VOF area when the VOF area is the larger.
-    te_ms
-        MR echo time (ms) when the header lacks it.
-    vessel_fraction, max_cbv
-        Voxels peaking above ``vessel_fraction`` x AIF peak, or with CBV above
-        ``max_cbv`` ml/100 g, are vessels and leave the tissue mask.
-    tmax_threshold_s, rcbf_threshold
-        Summary thresholds (Tmax > 6 s; relative CBF < 30 %).
-    precision
-        ``float64`` (default, any device) or ``float32``.
-    """
-
-    method: str = "osvd"
-    threshold: Optional[float] = None
-    oi_target: float = 0.095
-    osvd_candidates: tuple[float, ...] = OSVD_CANDIDATES
-    dt_s: Optional[float] = None
-    smoothing_mm: float = 2.0
-    baseline_frames: Optional[int] = None
-    aif_voxels: Voxels = ()
-    vof_voxels: Voxels = ()
-    use_vof: bool = True
-    te_ms: Optional[float] = None
-    vessel_fraction: float = 0.3
-    max_cbv: float = 12.0
-    tmax_threshold_s: float = 6.0
-    rcbf_threshold: float = 0.3
-    precision: str = "float64"
-    pool_size: int = 400
-
-    def __post_init__(self) -> None:
-        if self.method not in ("ssvd", "csvd", "osvd"):
-            raise ValueError(f"method must be ssvd, csvd or osvd, got {self.method!r}")
-        if self.precision not in ("float64", "float32"):
-            raise ValueError(f"precision must be float64 or float32, got {self.precision!r}")
-        if self.baseline_frames is not None and self.baseline_frames < 1:
-            raise ValueError("baseline_frames must be at least 1")
-
-    @property
-    def effective_threshold(self) -> float:
-        return DEFAULT_THRESHOLDS[self.method] if self.threshold is None else float(self.threshold)
+__all__ = ["MAP_NAMES", "PerfusionParams", "PerfusionResult", "estimate_memory", "run", "voxel_signals"]
 
 
 def voxel_signals(series: VolumeSeries, voxels: Any) -> NDArray[np.float64]:
@@ -247,6 +181,7 @@ def _run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progre
         times=tuple(float(t) for t in times), dt_s=float(dt), baseline_frames=int(n_base),
         aif=aif, aif_mm=tuple(float(v) for v in ref.index_to_patient(aif.location)),
         vof=vof, summary=summary, device=backend.label, modality=modality, warnings=tuple(warnings),
+        provenance=provenance("perfusion", params, backend.label, series),
     )
 
 
@@ -278,6 +213,38 @@ def fits_on_device(series: VolumeSeries, backend: Backend, dtype: Any, smoothing
     raw = n_t * n_vox * np.result_type(*[v.array.dtype for v in series.volumes]).itemsize
     smoothed = n_t * n_vox * np.dtype(dtype).itemsize if smoothing_mm > 0 else 0
     return raw + smoothed + 16 * 4 * n_vox <= DEVICE_FILL * free
+
+
+def estimate_memory(series: VolumeSeries, params: PerfusionParams, backend: Backend) -> int:
+    """Peak bytes of a run on ``backend``'s device, beyond the series itself.
+
+    GPU: the series resident with its smoothed copy and the map scratch (what
+    :func:`fits_on_device` asks for; with less free memory the run goes in slabs and
+    needs less).  CPU: the float32 maps, tissue mask and masked copies, the baseline
+    mean, one slab of whole slices in the working precision and the chunk budget of the
+    slab passes (:mod:`.passes`).
+    """
+    from workstation.analyses.perfusion import passes
+
+    dtype = np.dtype(np.float64 if params.precision == "float64" else np.float32)
+    n_vox = int(np.prod(series.reference.shape))
+    n_t = len(series.volumes)
+    stored = np.result_type(*[v.array.dtype for v in series.volumes]).itemsize
+    if backend.is_gpu:
+        smoothed = n_t * n_vox * dtype.itemsize if params.smoothing_mm > 0 else 0
+        return n_t * n_vox * stored + smoothed + 16 * 4 * n_vox
+    grid, _ = uniform_grid(np.asarray(series.times, dtype=np.float64), params.dt_s)
+    length = grid.size * (1 if params.method == "ssvd" else 2)
+    per_voxel = (2 * n_t + 6 * length) * dtype.itemsize
+    budget_voxels = max(1024, passes.CPU_BUDGET_BYTES // per_voxel)
+    plane = int(np.prod(series.reference.shape[1:]))
+    slab_voxels = min(n_vox, max(1, budget_voxels // plane) * plane)
+    slab = n_t * slab_voxels * dtype.itemsize
+    working = min(passes.CPU_BUDGET_BYTES, n_vox * per_voxel)
+    maps = len(passes.MapBlocks.__dataclass_fields__) * 4 * n_vox
+    n_base = params.baseline_frames or max(2, n_t // 4)
+    finish = 6 * 4 * n_vox + 4 * n_vox + n_base * n_vox * stored + 2 * n_vox  # masked maps, s0, baseline stack
+    return maps + max(slab + working, finish)
 
 
 class _StageClock:

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
-from workstation.analyses.panel_api import Roi, ScalarOverlay, ViewerContext
-from workstation.analyses.perfusion.logic import PerfusionParams, run, voxel_signals
+from workstation.analyses.panel_api import PanelExport, ViewerContext
+from workstation.analyses.panel_controls import ParamControls
+from workstation.analyses.perfusion.artifacts import ARTIFACTS
+from workstation.analyses.perfusion.logic import run, voxel_signals
+from workstation.analyses.perfusion.params import PerfusionParams
 from workstation.analyses.perfusion.prepare import prepare
 from workstation.analyses.perfusion.report import RANGES
 from workstation.analyses.perfusion.result import MAP_INFO, MAP_NAMES, PerfusionResult
+from workstation.core.overlays import Roi, ScalarOverlay
 from workstation.core.volume import VolumeSeries
 
 OVERLAY_KEY = "perfusion"
+EXPORT = ("maps", "report", "dicom")
 
 
-class PerfusionPanel(QWidget):
+class PerfusionPanel(QWidget, PanelExport):
     """Dock widget of the perfusion analysis (logic in :mod:`.logic`)."""
 
     def __init__(self, context: ViewerContext, parent: Optional[QWidget] = None) -> None:
@@ -43,10 +47,9 @@ class PerfusionPanel(QWidget):
         self.aif_auto = QPushButton("Auto AIF/VOF")
         self.aif_from_roi = QPushButton("AIF from ROI")
         self.vof_from_roi = QPushButton("VOF from ROI")
-        self.method = QComboBox()
-        self.method.addItems(["osvd", "csvd", "ssvd"])
-        self.threshold = _spin(0.01, 0.9, 0.1, 3)
-        self.smoothing = _spin(0.0, 10.0, PerfusionParams().smoothing_mm, 1)
+        self.controls: ParamControls[PerfusionParams] = ParamControls(
+            PerfusionParams, ("method", "threshold", "smoothing_mm"))
+        self.method, self.threshold, self.smoothing = (self.controls[n] for n in ("method", "threshold", "smoothing_mm"))
         self.run_button = QPushButton("Run")
         self.map_choice = QComboBox()
         self.map_choice.addItems(list(MAP_NAMES))
@@ -60,7 +63,7 @@ class PerfusionPanel(QWidget):
         self.aif_auto.clicked.connect(self._auto_aif)
         self.aif_from_roi.clicked.connect(lambda: self._take_roi("aif"))
         self.vof_from_roi.clicked.connect(lambda: self._take_roi("vof"))
-        self.run_button.clicked.connect(self.run_analysis)
+        self.run_button.clicked.connect(self.start)
         self.map_choice.currentTextChanged.connect(self._map_changed)
         self.vmin.valueChanged.connect(self.show_map)
         self.vmax.valueChanged.connect(self.show_map)
@@ -70,10 +73,7 @@ class PerfusionPanel(QWidget):
         self._update_enabled()
 
     def _layout(self) -> None:
-        form = QFormLayout()
-        form.addRow("Method", self.method)
-        form.addRow("SVD threshold", self.threshold)
-        form.addRow("Smoothing (mm)", self.smoothing)
+        form = self.controls.form
         aif_row = QHBoxLayout()
         for b in (self.aif_auto, self.aif_from_roi, self.vof_from_roi):
             aif_row.addWidget(b)
@@ -162,13 +162,12 @@ class PerfusionPanel(QWidget):
 
     # -- running ------------------------------------------------------------------
     def params(self) -> PerfusionParams:
-        method = self.method.currentText()
-        return dataclasses.replace(
-            PerfusionParams(), method=method, threshold=None if method == "osvd" else self.threshold.value(),
-            smoothing_mm=self.smoothing.value(), aif_voxels=self.aif_voxels, vof_voxels=self.vof_voxels,
-        )
+        osvd = self.controls.value("method") == "osvd"
+        threshold = None if osvd else self.controls.value("threshold")
+        return self.controls.params(threshold=threshold, aif_voxels=self.aif_voxels, vof_voxels=self.vof_voxels)
 
-    def run_analysis(self) -> None:
+    def start(self) -> None:
+        """Compute the maps of the loaded dynamic series in a background job."""
         if self.series is None:
             return
         series, params = self.series, self.params()
@@ -213,32 +212,18 @@ class PerfusionPanel(QWidget):
     def _choose_export_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export perfusion maps to")
         if folder:
-            try:
-                self.export_to(Path(folder))
-            except ValueError as exc:
-                self._error(str(exc))
+            self.export(Path(folder))
 
     def export_to(self, folder: Path) -> list[Path]:
-        """NIfTI maps, derived DICOM series and the PDF into ``folder`` (never the source folder)."""
-        from workstation.analyses.perfusion.export import write_artifacts, write_dicom_maps
-
+        """NIfTI maps, derived DICOM series and the PDF into ``folder`` (never a source folder)."""
         if self.result is None or self.series is None:
             raise ValueError("run the analysis before exporting")
-        folder = Path(folder).resolve()
-        for source in _source_folders(self.context):
-            if folder == source or source in folder.parents:
-                raise ValueError(f"{folder} holds the source images; choose another folder")
-        paths = write_artifacts(self.result, self.series, folder)
-        paths += write_dicom_maps(self.result, self.series.reference, folder / "dicom")
+        paths = ARTIFACTS.write(self.result, self.series, folder, names=EXPORT, study=self.context.study)
         self.summary.setText(self.summary.text() + f"\nExported {len(paths)} files to {folder}")
         return paths
 
-
-def _source_folders(context: ViewerContext) -> set[Path]:
-    series = context.series
-    if series is None and context.study is not None:
-        return {f.path.resolve().parent for s in context.study.series for f in s.frames}
-    return {f.path.resolve().parent for f in series.frames} if series is not None else set()
+    def show_problem(self, text: str) -> None:
+        self._error(text)
 
 
 def _spin(lo: float, hi: float, value: float, decimals: int) -> QDoubleSpinBox:

@@ -209,7 +209,7 @@ def compute_maps(
         ranges = [(c0, min(sig.shape[1], c0 + per_chunk)) for c0 in range(0, sig.shape[1], per_chunk)]
         if workers > 1 and len(ranges) > 1:
             with single_threaded_blas():  # BLAS's own threads would fight the workers (5x slower)
-                list(_pool(workers).map(lambda r: chunk(sig, base, *r), ranges))
+                list(_pool(workers).map(lambda r, s=sig, b=base: chunk(s, b, *r), ranges))
         else:
             for c0, c1 in ranges:
                 chunk(sig, base, c0, c1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from workstation.analyses.base import InputError
@@ -31,3 +32,10 @@ def prepare(study: Study, progress: Optional[ProgressFn] = None) -> VolumeSeries
     from workstation.io.dicom import load_time_series
 
     return load_time_series(dynamic_series(study), progress, allocate=get_backend().host_empty)
+
+
+def example_study(folder: Path) -> None:
+    """A small synthetic dynamic CT of the head (3 slices of 48 x 48, 28 time points), as DICOM."""
+    from workstation.demo.perfusion import write_perfusion
+
+    write_perfusion(folder, shape=(3, 48, 48), n_times=28)

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from workstation.analyses.perfusion.aif import VascularCurve
 from workstation.analyses.perfusion.summary import StrokeSummary
+from workstation.core.provenance import Provenance
 
 #: Map name -> (title, unit).
 MAP_INFO: dict[str, tuple[str, str]] = {
@@ -68,6 +69,7 @@ class PerfusionResult:
     summary: StrokeSummary
     device: str
     modality: str
+    provenance: Provenance
     warnings: tuple[str, ...] = ()
 
     @property
@@ -107,4 +109,5 @@ class PerfusionResult:
             "maps": {name: {"unit": MAP_INFO[name][1], **_stats(self.maps[name])} for name in MAP_NAMES},
             "device": self.device,
             "warnings": list(self.warnings),
+            "provenance": self.provenance.to_json(),
         }

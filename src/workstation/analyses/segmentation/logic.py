@@ -11,100 +11,19 @@ and writes GPU memory directly when both run on the GPU.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.analyses.inputs import provenance
+from workstation.analyses.segmentation.params import SegmentationParams
+from workstation.analyses.segmentation.prepare import SegmentationInput
+from workstation.analyses.segmentation.result import Structure, SegmentationResult
+from workstation.compute.arrays import array_module, to_host
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn, report, scaled
-from workstation.core.study import Series
 from workstation.core.volume import Volume
-
-DEFAULT_MODEL = "chest-organs"
-
-
-@dataclass(frozen=True)
-class SegmentationParams:
-    """Parameters of a segmentation run.
-
-    Attributes
-    ----------
-    model
-        Registry name of the model (built-in or from the user's models folder).
-    overlap
-        Fraction of a tile shared with its neighbours, in [0, 0.9].
-    batch_size
-        Tiles per network call.
-    blending
-        ``gaussian`` or ``constant`` weighting of overlapping tiles.
-    models_dir
-        The user's models folder (``WORKSTATION_MODELS_DIR`` wins when set).
-    """
-
-    model: str = DEFAULT_MODEL
-    overlap: float = 0.25
-    batch_size: int = 2
-    blending: str = "gaussian"
-    models_dir: Optional[str] = None
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.overlap <= 0.9:
-            raise ValueError(f"overlap must be within [0, 0.9], got {self.overlap}")
-        if not 1 <= self.batch_size <= 64:
-            raise ValueError(f"batch_size must be within [1, 64], got {self.batch_size}")
-
-
-@dataclass(frozen=True)
-class SegmentationInput:
-    """A CT volume and, when it came from DICOM, its series (for DICOM SEG export)."""
-
-    volume: Volume
-    series: Optional[Series] = None
-
-
-@dataclass(frozen=True)
-class Structure:
-    """One segmented structure: label value, name, size and mean value."""
-
-    label: int
-    name: str
-    voxels: int
-    volume_ml: float
-    mean_hu: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "name": self.name, "voxels": self.voxels,
-                "volume_ml": round(self.volume_ml, 3), "mean_hu": round(self.mean_hu, 2)}
-
-
-@dataclass(frozen=True, eq=False)
-class SegmentationResult:
-    """Labels on the study grid (``uint8``, NumPy) and per-structure measurements."""
-
-    model: str
-    version: str
-    labels: NDArray[np.uint8]
-    structures: tuple[Structure, ...]
-    names: Mapping[int, str]
-    device: str
-    intended_use: str = "Not for clinical use"
-    warnings: tuple[str, ...] = ()
-    timings_s: Mapping[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "analysis": "segmentation",
-            "model": self.model,
-            "version": self.version,
-            "intended_use": self.intended_use,
-            "device": self.device,
-            "structures": [s.to_json() for s in self.structures],
-            "warnings": list(self.warnings),
-            "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
-        }
-
 
 def _volume_of(data: Volume | SegmentationInput) -> Volume:
     if isinstance(data, SegmentationInput):
@@ -119,15 +38,14 @@ def measure(labels: Any, values: Any, names: Mapping[int, str], voxel_mm3: float
 
     Background voxels are dropped first, then one ``bincount`` counts and one sums.
     """
-    xp = _xp_of(labels)
+    xp = array_module(labels)
     flat = labels.reshape(-1)
     fg = xp.flatnonzero(flat)
     lab = flat[fg].astype(xp.int64)
     n = max(names, default=0) + 1
     counts = xp.bincount(lab, minlength=n)
     sums = xp.bincount(lab, weights=values.reshape(-1)[fg].astype(xp.float64), minlength=n)
-    counts_h = np.asarray(counts.get() if hasattr(counts, "get") else counts)
-    sums_h = np.asarray(sums.get() if hasattr(sums, "get") else sums)
+    counts_h, sums_h = to_host(counts), to_host(sums)
     out = []
     for label, name in sorted(names.items()):
         c = int(counts_h[label]) if label < len(counts_h) else 0
@@ -209,11 +127,56 @@ def run(data: Volume | SegmentationInput, params: SegmentationParams, backend: B
     for s in structures:
         if s.voxels == 0:
             warnings.append(f"{s.name} was not found")
+    device = backend.label if session.on_gpu or not backend.is_gpu else "cpu"
     return SegmentationResult(
         model=entry.name, version=entry.version, labels=labels_h, structures=structures,
-        names=dict(entry.labels), device=backend.label if session.on_gpu or not backend.is_gpu else "cpu",
+        names=dict(entry.labels), device=device,
         intended_use=entry.intended_use, warnings=tuple(warnings), timings_s=timings,
+        provenance=provenance("segmentation", params, device, data, model=entry),
     )
+
+
+#: Bytes the label refinement holds for border voxels (scores and their indices).
+REFINE_BYTES = 40 * 2**20
+#: Bytes per foreground voxel when measuring: its flat index and label (int64), its value as float64.
+MEASURE_BYTES = 26
+
+
+def estimate_memory(data: Volume | SegmentationInput, params: SegmentationParams, backend: Backend) -> int:
+    """Peak bytes of a run on ``backend``'s device: the largest of its three phases.
+
+    Held throughout: the CT's copy there (none on the CPU) and the normalised float32
+    image on the model grid.  Inference adds the blended class scores and weights
+    (``K + 1`` float32 per model-grid voxel) and one batch of tiles in and out; the
+    label phase keeps the scores and adds the uint8 labels on the study grid and the
+    refinement's slabs; measuring keeps scores and labels and adds
+    :data:`MEASURE_BYTES` per foreground voxel (counted on a subsample above -500 HU).
+    The model session's own memory (ONNX Runtime's arena) is not counted.
+    """
+    from workstation.ml.registry import get_model
+    from workstation.ml.resample import usable_cores
+
+    volume = _volume_of(data)
+    entry = get_model(params.model, params.models_dir)
+    n = int(np.prod(volume.shape))
+    a = volume.array
+    resident = backend.is_gpu and isinstance(a, backend.xp.ndarray)
+    held = (n * a.dtype.itemsize if backend.is_gpu and not resident else 0)
+    model_shape = [int(np.ceil(d * s / m)) for d, s, m in zip(volume.shape, volume.spacing, entry.input.spacing)]
+    grid = int(np.prod(model_shape))
+    held += 4 * grid
+    k = entry.n_classes
+    scores = k * 4 * grid
+    tile = int(np.prod(entry.input.tile))
+    inference = scores + 4 * grid + params.batch_size * tile * 4 * (entry.input.channels + 2 * k)
+    slices = 64 if backend.is_gpu else 8
+    workers = 1 if backend.is_gpu else min(usable_cores(), 8)
+    slab = workers * 2 * k * slices * volume.shape[1] * model_shape[2] * 4
+    labels = scores + n + slab + REFINE_BYTES
+    sample = to_host(a[::4, ::4, ::4])
+    fg = float(np.count_nonzero(sample > -500)) / max(sample.size, 1)
+    measure_phase = scores + n + int(MEASURE_BYTES * fg * n)
+    return held + max(inference, labels, measure_phase)
 
 
 def dice(a: NDArray[Any], b: NDArray[Any], label: int) -> float:
@@ -222,10 +185,3 @@ def dice(a: NDArray[Any], b: NDArray[Any], label: int) -> float:
     total = int(x.sum()) + int(y.sum())
     return 1.0 if total == 0 else 2.0 * int((x & y).sum()) / total
 
-
-def _xp_of(a: Any) -> Any:
-    if type(a).__module__.startswith("cupy"):
-        import cupy
-
-        return cupy
-    return np

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+    QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar,
     QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
-from workstation.analyses.segmentation.logic import SegmentationInput, SegmentationParams, SegmentationResult, run
+from workstation.analyses.panel_api import PanelExport, ViewerContext
+from workstation.analyses.panel_controls import ParamControls
+from workstation.analyses.segmentation.artifacts import ARTIFACTS, dicom_sources
+from workstation.analyses.segmentation.logic import run
 from workstation.analyses.segmentation.models import ModelChoice, ModelListing, available_models
+from workstation.analyses.segmentation.params import SegmentationParams
+from workstation.analyses.segmentation.prepare import SegmentationInput
+from workstation.analyses.segmentation.report import label_colors
+from workstation.analyses.segmentation.result import SegmentationResult
+from workstation.core.overlays import LabelOverlay
 from workstation.ml.registry import ENV_VAR
 
 log = logging.getLogger(__name__)
 OVERLAY_KEY = "segmentation"
-_FALLBACK_COLORS = [(230, 200, 160), (80, 160, 255), (220, 40, 60), (255, 120, 0), (245, 245, 220),
-                    (120, 220, 120), (200, 120, 255), (255, 230, 80)]
+#: What each export button writes (an artifact of :mod:`.artifacts`).
+EXPORTS = {"nifti": "labels", "seg": "seg", "report": "report"}
 COLUMNS = ("Structure", "Volume (ml)", "Mean HU", "Voxels")
 SETTINGS_SCOPE = ("Workstation", "Workstation")  # QSettings organisation and application of the workstation
 MODELS_FOLDER_KEY = "models/folder"
@@ -56,17 +63,7 @@ def describe_problems(listing: ModelListing) -> str:
     return "\n".join(lines)
 
 
-def label_colors(labels: Mapping[int, str], extra: Mapping[str, Any]) -> dict[int, tuple[int, int, int]]:
-    """Colours from the manifest's ``colors`` item where given, else a fixed palette."""
-    given = extra.get("colors", {}) if isinstance(extra, Mapping) else {}
-    out = {}
-    for i, k in enumerate(sorted(labels)):
-        rgb = given.get(str(k)) or _FALLBACK_COLORS[i % len(_FALLBACK_COLORS)]
-        out[k] = (int(rgb[0]), int(rgb[1]), int(rgb[2]))
-    return out
-
-
-class SegmentationPanel(QWidget):
+class SegmentationPanel(QWidget, PanelExport):
     """Runs a segmentation model on the loaded CT and shows the labels in the viewers."""
 
     finished = Signal(object)  # SegmentationResult
@@ -92,8 +89,9 @@ class SegmentationPanel(QWidget):
     # -- layout -------------------------------------------------------------------------
     def _build(self) -> None:
         self.model_combo = QComboBox()
-        self.overlap = QDoubleSpinBox(minimum=0.0, maximum=0.9, singleStep=0.05, value=0.25)
-        self.batch = QDoubleSpinBox(minimum=1, maximum=64, decimals=0, value=2)
+        self.controls: ParamControls[SegmentationParams] = ParamControls(SegmentationParams,
+                                                                         ("overlap", "batch_size"))
+        self.overlap, self.batch = self.controls["overlap"], self.controls["batch_size"]
         self.folder_button = QPushButton("Models folder...")
         self.folder_button.setAccessibleName("Choose the folder with your own models")
         self.folder_button.clicked.connect(self.choose_models_folder)
@@ -104,11 +102,9 @@ class SegmentationPanel(QWidget):
         self.models_note.setWordWrap(True)
         self.models_note.setStyleSheet("color: #c0392b")
         self.models_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form = QFormLayout()
-        form.addRow("Model", model_row)
-        form.addRow(self.models_note)
-        form.addRow("Tile overlap", self.overlap)
-        form.addRow("Batch size", self.batch)
+        form = self.controls.form
+        form.insertRow(0, "Model", model_row)
+        form.insertRow(1, self.models_note)
         self.run_button, self.cancel_button = QPushButton("Segment"), QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.run_button.clicked.connect(self.start)
@@ -134,13 +130,19 @@ class SegmentationPanel(QWidget):
         opacity_row = QHBoxLayout()
         opacity_row.addWidget(QLabel("Opacity"))
         opacity_row.addWidget(self.opacity)
-        self.export_seg_button, self.export_nifti_button = QPushButton("Export DICOM SEG..."), QPushButton(
-            "Export NIfTI...")
+        self.export_seg_button, self.export_nifti_button = QPushButton("DICOM SEG..."), QPushButton("NIfTI...")
+        self.export_report_button = QPushButton("PDF...")
+        for button, what in ((self.export_seg_button, "a DICOM Segmentation"), (self.export_nifti_button,
+                             "a NIfTI label image"), (self.export_report_button, "a PDF report")):
+            button.setToolTip(f"Export the segmentation as {what}")
         self.export_seg_button.clicked.connect(lambda: self._export_dialog("seg"))
         self.export_nifti_button.clicked.connect(lambda: self._export_dialog("nifti"))
+        self.export_report_button.clicked.connect(lambda: self._export_dialog("report"))
         exports = QHBoxLayout()
+        exports.addWidget(QLabel("Export"))
         exports.addWidget(self.export_seg_button)
         exports.addWidget(self.export_nifti_button)
+        exports.addWidget(self.export_report_button)
         layout = QVBoxLayout(self)
         for item in (form, buttons):
             layout.addLayout(item)
@@ -197,7 +199,7 @@ class SegmentationPanel(QWidget):
         super().showEvent(event)
 
     def _set_result_controls(self, on: bool) -> None:
-        for w in (self.export_seg_button, self.export_nifti_button, self.opacity):
+        for w in (self.export_seg_button, self.export_nifti_button, self.export_report_button, self.opacity):
             w.setEnabled(on)
 
     def _on_volume_changed(self, volume: Any) -> None:
@@ -210,8 +212,7 @@ class SegmentationPanel(QWidget):
     def params(self) -> SegmentationParams:
         name = str(self.model_combo.currentData())
         choice = self._choices.get(name)
-        return SegmentationParams(model=name, overlap=float(self.overlap.value()), batch_size=int(self.batch.value()),
-                                  models_dir=choice.models_dir if choice is not None else self.models_dir)
+        return self.controls.params(model=name, models_dir=choice.models_dir if choice is not None else self.models_dir)
 
     def start(self) -> None:
         """Segment the loaded volume in a background job."""
@@ -325,28 +326,31 @@ class SegmentationPanel(QWidget):
     def _export_dialog(self, kind: str) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export segmentation to folder")
         if folder:
-            self.export_to(Path(folder), kind)
+            self.export_one(Path(folder), kind)
 
-    def export_to(self, folder: Path, kind: str) -> Optional[Path]:
-        """Write ``seg.dcm`` (``kind='seg'``) or ``labels.nii.gz`` (``'nifti'``) into ``folder``."""
-        from workstation.analyses.segmentation.export import write_dicom_seg, write_nifti
+    def export_to(self, folder: Path) -> list[Path]:
+        """Labels (NIfTI), DICOM SEG (when the CT came from single-frame DICOM) and PDF into ``folder``."""
+        if self.result is None or self._data is None:
+            return []
+        paths = ARTIFACTS.write(self.result, self._data, folder, names=tuple(EXPORTS.values()),
+                                study=self.context.study)
+        self.status.setText(f"Exported {len(paths)} files to {folder}")
+        return paths
 
+    def export_one(self, folder: Path, kind: str) -> Optional[Path]:
+        """Write ``seg.dcm`` (``kind='seg'``), ``labels.nii.gz`` (``'nifti'``) or the PDF (``'report'``)."""
         if self.result is None or self._data is None:
             return None
-        folder.mkdir(parents=True, exist_ok=True)
         try:
-            if kind == "nifti":
-                path = write_nifti(self.result.labels, self._data.volume, folder / "labels.nii.gz")
-            else:
-                series = self._data.series
-                if series is None or not series.frames:
-                    raise ValueError("the volume was not loaded from DICOM files; export NIfTI instead")
-                paths = sorted({f.path for f in series.frames})
-                path = write_dicom_seg(self.result.labels, self._data.volume, paths, self.result.names,
-                                       folder / "seg.dcm", model=self.result.model, version=self.result.version)
+            if kind == "seg":
+                dicom_sources(self._data)  # says why there is no DICOM SEG to write
+            paths = ARTIFACTS.write(self.result, self._data, folder, names=(EXPORTS[kind],), study=self.context.study)
         except Exception as exc:
-            self.status.setText(f"Export failed: {exc}")
-            self.context.notify("Segmentation export", str(exc))
+            self.show_problem(f"Export failed: {exc}")
             return None
-        self.status.setText(f"Wrote {path}")
-        return path
+        self.status.setText(f"Wrote {paths[0]}")
+        return paths[0]
+
+    def show_problem(self, text: str) -> None:
+        self.status.setText(text)
+        self.context.notify("Segmentation export", text)

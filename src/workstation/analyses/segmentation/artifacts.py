@@ -1,20 +1,31 @@
-"""Write a segmentation as NIfTI labels and as a DICOM Segmentation (highdicom).
+"""Every file organ segmentation writes: NIfTI labels, DICOM Segmentation, PDF report, JSON.
 
 NIfTI: one ``uint8`` label image in RAS+ world coordinates (the usual NIfTI
-convention), the affine built from the volume's LPS geometry.  DICOM SEG: a binary
-segmentation referencing the source CT images, one segment per structure found,
-written into a new folder, never into the study's folder.
+convention, :func:`workstation.io.writers.write_nifti`).  DICOM SEG (highdicom): a
+binary segmentation referencing the source CT images, one segment per structure found,
+in the source's patient and study, with the model and run in its algorithm
+identification; written into a new folder, never into the study's folder.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.analyses.artifacts import Artifact, ArtifactContext, ArtifactSet, json_artifact, report_artifact
+from workstation.analyses.segmentation.prepare import SegmentationInput
+from workstation.analyses.segmentation.report import TITLE, section
+from workstation.analyses.segmentation.result import SegmentationResult
+from workstation.core.provenance import Provenance
 from workstation.core.volume import Volume
+from workstation.io import writers
+from workstation.report import sr as sr_blocks
+
+log = logging.getLogger(__name__)
 
 # SNOMED CT codes of the structures the bundled model knows (by lower-case name).
 _ANATOMY_CODES: dict[str, tuple[str, str]] = {
@@ -29,28 +40,9 @@ _ANATOMY_CODES: dict[str, tuple[str, str]] = {
     "kidney": ("64033007", "Kidney"),
 }
 
-# Patient/study attributes a SEG copies from its sources; some writers omit them.
-_TYPE2_PATIENT_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
-                        "ReferringPhysicianName", "AccessionNumber", "StudyID")
-
-
-def nifti_affine(volume: Volume) -> NDArray[np.float64]:
-    """Affine from NIfTI index ``(i, j, k) = (x, y, z)`` to RAS+ mm."""
-    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ volume.affine
-
-
 def write_nifti(labels: NDArray[Any], volume: Volume, path: str | Path) -> Path:
-    """Write ``labels`` (z, y, x on ``volume``'s grid) as a gzipped NIfTI-1 file."""
-    import nibabel as nib
-
-    if tuple(labels.shape) != volume.shape:
-        raise ValueError(f"labels of shape {labels.shape} do not match the volume {volume.shape}")
-    path = Path(path)
-    image = nib.Nifti1Image(np.ascontiguousarray(labels.transpose(2, 1, 0)).astype(np.uint8), nifti_affine(volume))
-    image.header.set_xyzt_units("mm")
-    image.header.set_intent("label")
-    nib.save(image, str(path))
-    return path
+    """Write ``labels`` (z, y, x on ``volume``'s grid) as a gzipped NIfTI-1 label image."""
+    return writers.write_nifti(labels, volume, path, dtype=np.uint8, intent="label")
 
 
 def _source_datasets(paths: Sequence[Path], volume: Volume) -> tuple[list[Any], list[int]]:
@@ -60,7 +52,7 @@ def _source_datasets(paths: Sequence[Path], volume: Volume) -> tuple[list[Any], 
     datasets, index = [], []
     for path in paths:
         try:
-            ds = pydicom.dcmread(str(path))
+            ds = writers.fill_type2(pydicom.dcmread(str(path)))  # absent type 2 attributes: empty, only in memory
         except Exception as exc:
             raise ValueError(f"{path}: cannot read the source image for the DICOM SEG ({exc})") from exc
         if "ImagePositionPatient" not in ds:
@@ -69,9 +61,6 @@ def _source_datasets(paths: Sequence[Path], volume: Volume) -> tuple[list[Any], 
         k = int(round(z))
         if abs(z - k) > 0.1 or not 0 <= k < volume.shape[0]:
             raise ValueError(f"{path}: its position does not fall on a slice of the segmented volume")
-        for keyword in _TYPE2_PATIENT_STUDY:
-            if keyword not in ds:
-                setattr(ds, keyword, "")  # empty is valid for these type 2 attributes; only in memory
         datasets.append(ds)
         index.append(k)
     return datasets, index
@@ -79,7 +68,7 @@ def _source_datasets(paths: Sequence[Path], volume: Volume) -> tuple[list[Any], 
 
 def write_dicom_seg(labels: NDArray[Any], volume: Volume, source_paths: Sequence[Path],
                     names: Mapping[int, str], path: str | Path, *, model: str = "", version: str = "",
-                    series_number: int = 900) -> Path:
+                    series_number: int = 900, provenance: Optional[Provenance] = None) -> Path:
     """Write a DICOM Segmentation (binary, one segment per label present) of ``labels``.
 
     Parameters
@@ -93,15 +82,15 @@ def write_dicom_seg(labels: NDArray[Any], volume: Volume, source_paths: Sequence
     names
         Label value -> structure name.
     path
-        Output file; its folder must not be the study's folder.
+        Output file; its folder must not be (inside) the study's folder.
+    provenance
+        The result's provenance, written as the algorithm's parameters.
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
     path = Path(path)
-    source_dirs = {Path(p).resolve().parent for p in source_paths}
-    if path.resolve().parent in source_dirs:
-        raise ValueError(f"{path}: refusing to write a derived object into the source study folder")
+    writers.check_outside_sources(path.parent, writers.source_folders(source_paths))
     datasets, index = _source_datasets(source_paths, volume)
     order = np.argsort(index)
     datasets = [datasets[i] for i in order]
@@ -110,8 +99,11 @@ def write_dicom_seg(labels: NDArray[Any], volume: Volume, source_paths: Sequence
     if not present:
         raise ValueError("nothing was segmented: no DICOM SEG to write")
     remapped = np.zeros(frames.shape, dtype=np.uint8)
-    algorithm = hd.AlgorithmIdentificationSequence(
-        name=model or "segmentation", version=version or "1", family=codes.cid7162.ArtificialIntelligence)
+    if provenance is not None:
+        algorithm = sr_blocks.seg_algorithm(provenance)
+    else:
+        algorithm = hd.AlgorithmIdentificationSequence(
+            name=model or "segmentation", version=version or "1", family=codes.cid7162.ArtificialIntelligence)
     descriptions = []
     for number, label in enumerate(present, start=1):
         remapped[frames == label] = number
@@ -128,10 +120,40 @@ def write_dicom_seg(labels: NDArray[Any], volume: Volume, source_paths: Sequence
         source_images=datasets, pixel_array=remapped,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=series_number,
-        sop_instance_uid=hd.UID(), instance_number=1, manufacturer="Workstation",
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer=sr_blocks.MANUFACTURER,
         manufacturer_model_name=model or "segmentation", software_versions=version or "1",
         device_serial_number="0", series_description=f"{model} segmentation (not for clinical use)"[:64],
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    seg.save_as(str(path))
-    return path
+    return sr_blocks.save(seg, path)
+
+
+def _labels(result: SegmentationResult, data: SegmentationInput, context: ArtifactContext) -> list[Path]:
+    return [write_nifti(result.labels, data.volume, context.folder / "labels.nii.gz")]
+
+
+def dicom_sources(data: SegmentationInput) -> list[Path]:
+    """The single-frame source files a DICOM SEG can reference (ValueError saying why not)."""
+    series = data.series
+    if series is None or not series.frames:
+        raise ValueError("the volume was not loaded from DICOM files; export NIfTI instead")
+    if any(f.frame is not None for f in series.frames):
+        raise ValueError("DICOM SEG export of multi-frame source images is not supported; export NIfTI instead")
+    return sorted({f.path for f in series.frames})
+
+
+def _seg(result: SegmentationResult, data: SegmentationInput, context: ArtifactContext) -> list[Path]:
+    try:
+        sources = dicom_sources(data)
+    except ValueError as exc:
+        log.warning("DICOM SEG export skipped: %s", exc)
+        return []
+    return [write_dicom_seg(result.labels, data.volume, sources, result.names, context.folder / "seg.dcm",
+                            model=result.model, version=result.version, provenance=result.provenance)]
+
+
+ARTIFACTS: ArtifactSet[SegmentationInput, SegmentationResult] = ArtifactSet((
+    Artifact("labels", "labels.nii.gz", "Labels (NIfTI)", _labels),
+    Artifact("seg", "seg.dcm", "DICOM Segmentation of the source CT", _seg),
+    report_artifact("segmentation_report.pdf", TITLE, section, batch=False),
+    json_artifact("segmentation.json"),
+))
