@@ -54,12 +54,19 @@ def test_unwritable_out_stops_before_any_analysis(small_ct: Path, tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
-def _failing_writer(calcium: analyses.Analysis, after_bytes: int) -> analyses.Analysis:
-    def write_artifacts(result: object, data: object, out_dir: Path) -> list[Path]:
-        (out_dir / "partial.bin").write_bytes(b"\0" * after_bytes)
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_dir / "map.nii.gz"))
+class _FullDisk:
+    """An artifact set whose writing runs out of space after ``after_bytes``."""
 
-    return replace(calcium, write_artifacts=write_artifacts)
+    def __init__(self, after_bytes: int) -> None:
+        self.after_bytes = after_bytes
+
+    def write(self, result: object, inputs: object, folder: Path, **_: object) -> list[Path]:
+        (Path(folder) / "partial.bin").write_bytes(b"\0" * self.after_bytes)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(folder) / "map.nii.gz"))
+
+
+def _failing_writer(calcium: analyses.Analysis, after_bytes: int) -> analyses.Analysis:
+    return replace(calcium, artifacts=_FullDisk(after_bytes))
 
 
 def test_full_disk_leaves_no_study_folder_and_keeps_a_previous_result(

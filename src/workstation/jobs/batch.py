@@ -200,18 +200,19 @@ def summary_table(outcomes: Sequence[StudyOutcome]) -> str:
 
 def _writable(out: Path) -> Optional[str]:
     """Why files cannot be written under ``out`` (None when they can); leaves nothing behind."""
-    created = [p for p in (out, *out.parents) if not p.exists()]
+    created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(prefix=".write-check-", dir=out):
             pass
     except OSError as exc:
-        for folder in created:
+        return exc.strerror or type(exc).__name__
+    finally:
+        for folder in created:  # made again when the first result is written
             try:
                 folder.rmdir()
             except OSError:
                 pass
-        return exc.strerror or type(exc).__name__
     return None
 
 
