@@ -2,8 +2,8 @@
 
 A number becomes a spin box with the declared range, step and unit; an optional number
 gets one step below its minimum that reads "unknown" (or the field's ``none_text``);
-choices (``choices=`` or a ``Literal``) become a combo box, a bool a check box, text a
-line edit.  Panels lay the form out and read back a checked parameters object::
+choices (``choices=`` or a ``Literal``) become a combo box, a bool a check box (an
+optional bool a combo box of "unknown", "no" and "yes"), text a line edit.  Panels lay the form out and read back a checked parameters object::
 
     self.controls = ParamControls(CalciumParams, ("threshold_hu", "min_area_mm2"))
     layout.addLayout(self.controls.form)
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, Generic, Optional, Sequence, TypeVar
+from typing import Any, Callable, Generic, Optional, Sequence, TypeVar
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QWidget
 
@@ -53,6 +53,11 @@ def _spin(spec: ParamSpec) -> QDoubleSpinBox:
 
 def _widget(spec: ParamSpec) -> QWidget:
     choices = spec.choices
+    if spec.base is bool and spec.optional:
+        combo = QComboBox()
+        for text, data in ((spec.info.none_text or "unknown", None), ("no", False), ("yes", True)):
+            combo.addItem(text, data)
+        return combo
     if spec.base is bool:
         return QCheckBox(spec.label)
     if choices:
@@ -91,6 +96,18 @@ class ParamControls(Generic[P]):
     def __getitem__(self, name: str) -> Any:
         return self.widgets[name]
 
+    def on_change(self, callback: Callable[..., object]) -> None:
+        """Call ``callback`` whenever the user changes any of the controls."""
+        for widget in self.widgets.values():
+            if isinstance(widget, QCheckBox):
+                widget.toggled.connect(callback)
+            elif isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(callback)
+            elif isinstance(widget, QDoubleSpinBox):
+                widget.valueChanged.connect(callback)
+            elif isinstance(widget, QLineEdit):
+                widget.editingFinished.connect(callback)
+
     def value(self, name: str) -> Any:
         """The value shown by the control of ``name`` (``None`` for "unknown")."""
         spec, widget = self.specs[name], self.widgets[name]
@@ -113,8 +130,9 @@ class ParamControls(Generic[P]):
             if isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QComboBox):
-                index = widget.findData(value)
-                widget.setCurrentIndex(max(index, 0))
+                found = [i for i in range(widget.count()) if widget.itemData(i) is value or (
+                    value is not None and not isinstance(value, bool) and widget.itemData(i) == value)]
+                widget.setCurrentIndex(found[0] if found else 0)
             elif isinstance(widget, QDoubleSpinBox):
                 widget.setValue(widget.minimum() if value is None else float(value))
             elif isinstance(widget, QLineEdit):

@@ -7,9 +7,8 @@ from typing import Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.analyses.calcium import risk
-from workstation.analyses.calcium.mesa import reference_status
-from workstation.analyses.calcium.result import CalciumResult
+from workstation.analyses.calcium import chd_risk, mesa, risk
+from workstation.analyses.calcium.result import DECISION_SUPPORT, CalciumResult
 from workstation.core.volume import Volume
 from workstation.report.images import enlarge, grey, paint
 from workstation.report.model import Block, Images, KeyImage, Notes, Paragraph, ReportSection, Table
@@ -49,19 +48,45 @@ def key_image(volume: Volume, result: CalciumResult, lesion_id: int, half_width_
     return rgb
 
 
+def percentile_text(result: CalciumResult) -> str:
+    """``"63 (MESA white reference; 41 % of this group have CAC > 0)"``, or why there is none."""
+    pct = result.mesa_percentile
+    if pct.percentile is None:
+        if pct.by_race:
+            span = ", ".join(f"{race} {value}" for race, value in pct.by_race.items())
+            return f"n/a: {pct.message} (by group: {span})"
+        return f"n/a: {pct.message}"
+    share = f"; {pct.nonzero_prevalence_pct:g} % of this group have CAC > 0" if pct.nonzero_prevalence_pct is not None \
+        else ""
+    return f"{pct.percentile} ({pct.race_statement}{share})"
+
+
+def chd_risk_text(result: CalciumResult) -> tuple[str, str]:
+    """The 10-year CHD risk with and without CAC as text (``"n/a"`` and the reason when none)."""
+    chd = result.chd_risk
+    if chd.with_cac_pct is None or chd.without_cac_pct is None:
+        return f"n/a: {chd.message}", "n/a"
+    return f"{chd.with_cac_pct:.1f} %", f"{chd.without_cac_pct:.1f} %"
+
+
 def section(result: CalciumResult, volume: Optional[Volume]) -> ReportSection:
-    """Totals, per-artery totals, lesions, warnings and key images of ``result``."""
-    pct = result.percentile
+    """Totals, percentile, CHD risk, per-artery totals, lesions, warnings and key images of ``result``."""
     age = f"{result.age:g}" if result.age is not None else "unknown"
+    race = result.race or "not given"
+    if result.race_source:
+        race += f" ({result.race_source})"
     totals = Table((
         ("Agatston score", f"{result.agatston_total:.1f}"),
         ("Volume score", f"{result.volume_mm3_total:.1f} mm3"),
         ("Mass score", f"{result.mass_mg_total:.2f} mg"),
         ("Risk category", f"{result.risk_category} ({risk.RISK_LABELS[result.risk_category]})"),
         ("CAC-DRS", result.cac_drs),
-        ("MESA percentile", f"{pct:.0f}" if pct is not None else "n/a (age/sex unknown or outside 45-84)"),
-        ("Age and sex used", f"{age}, {result.sex or 'unknown'}"),
+        ("MESA percentile", percentile_text(result)),
+        ("Age, sex and race used", f"{age}, {result.sex or 'unknown'}, {race}"),
     ), title="Totals", heading=False)
+    with_cac, without_cac = chd_risk_text(result)
+    risk_table = Table((("", "With CAC", "Without CAC"), ("MESA 10-year CHD risk", with_cac, without_cac)),
+                       "10-year coronary heart disease risk (MESA)")
     per_artery = [("Artery", "Agatston", "Volume mm3", "Mass mg", "Lesions")]
     for artery, v in result.per_artery().items():
         per_artery.append((artery, f"{v['agatston']:.1f}", f"{v['volume_mm3']:.1f}", f"{v['mass_mg']:.2f}",
@@ -71,7 +96,8 @@ def section(result: CalciumResult, volume: Optional[Volume]) -> ReportSection:
         lesions.append((str(les.id), f"{min(les.slice_indices)}-{max(les.slice_indices)}", f"{les.area_mm2:.1f}",
                         f"{les.peak_hu:.0f}", str(les.weight), f"{les.agatston:.1f}", f"{les.volume_mm3:.1f}",
                         f"{les.mass_mg:.2f}", les.artery))
-    blocks: list[Block] = [totals, Table(tuple(per_artery), "Per artery"), Table(tuple(lesions), "Lesions")]
+    blocks: list[Block] = [totals, risk_table, Paragraph(DECISION_SUPPORT),
+                           Table(tuple(per_artery), "Per artery"), Table(tuple(lesions), "Lesions")]
     if result.warnings:
         blocks.append(Notes(tuple(result.warnings)))
     if volume is not None and result.lesions:
@@ -79,6 +105,6 @@ def section(result: CalciumResult, volume: Optional[Volume]) -> ReportSection:
                                 f"#{les.id} {les.artery}, slice {les.slice_indices[0]}")
                        for les in result.lesions[:MAX_KEY_IMAGES])
         blocks.append(Images(images, "Key images (window 400/40 HU, calcium coloured by density weight)"))
-    if pct is not None:
-        blocks.append(Paragraph(f"Percentile reference: {reference_status()}"))
+    blocks.append(Paragraph(f"Percentile reference: {mesa.citation()}"))
+    blocks.append(Paragraph(f"CHD risk equation: {chd_risk.citation()}"))
     return ReportSection(TITLE, tuple(blocks), result.provenance)
