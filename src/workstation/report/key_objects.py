@@ -15,6 +15,11 @@ from workstation.report.study_sr import person_name, uid_for
 
 
 def kos_uid(study_uid: str, version: int) -> str:
+    """As :func:`~workstation.report.study_sr.sr_uid`, for the KOS."""
+    if version <= 0:
+        from pydicom.uid import generate_uid
+
+        return str(generate_uid())
     return uid_for(study_uid, "workstation-report-kos", str(version))
 
 

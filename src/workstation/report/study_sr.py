@@ -58,6 +58,11 @@ def series_uid(study_uid: str) -> str:
 
 
 def sr_uid(study_uid: str, version: int) -> str:
+    """The SR of a saved version (always the same UID); a fresh UID for an unsaved report (version 0)."""
+    if version <= 0:
+        from pydicom.uid import generate_uid
+
+        return str(generate_uid())
     return uid_for(study_uid, "workstation-report-sr", str(version))
 
 

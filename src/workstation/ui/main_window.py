@@ -17,6 +17,7 @@ from workstation.ui.load_report import LoadReportDock
 from workstation.ui.loading import StudyLoader
 from workstation.ui.mpr import LAYOUTS, ViewerArea
 from workstation.ui.panels import AnalysisDocks
+from workstation.ui.report_dock import ReportDock
 from workstation.ui.settings import Settings
 from workstation.ui.study_browser import StudyBrowser
 from workstation.ui.viewer_toolbar import ViewerToolBar
@@ -113,6 +114,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(toggle)
         self.analyses_menu = bar.addMenu("&Analyses")
         self.analysis_docks = AnalysisDocks(self, self.context, self.analyses_menu)
+        self.report_dock = ReportDock(self.context, self.analysis_docks, lambda: self.area.views, self.settings, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.report_dock)
+        self.report_dock.toggleViewAction().setShortcut(QKeySequence("Alt+5"))
+        bar.addMenu(self.report_dock.menu(self))
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard and mouse", self.show_help, QKeySequence.StandardKey.HelpContents)
         self._action(help_menu, "&About", self.show_about, "Ctrl+Shift+F1")
