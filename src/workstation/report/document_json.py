@@ -16,7 +16,7 @@ def _item(data: Mapping[str, Any]) -> Item:
     code = data.get("code")
     return Item(str(data["label"]), data.get("value"), str(data.get("unit", "")), int(data.get("decimals", 1)),
                 str(data.get("key", "")), None if not code else Code(**code), str(data.get("ucum", "")),
-                str(data.get("missing", "n/a")))
+                str(data.get("missing", "n/a")), str(data.get("group", "")))
 
 
 def _insertion(data: Mapping[str, Any]) -> Insertion:

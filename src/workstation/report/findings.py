@@ -39,7 +39,8 @@ class Item:
     result JSON (``summary.core_ml``, ``per_artery.LAD.agatston``), which is how a
     report item stays traceable to its result.  ``code`` names the concept in the SR
     (a local code is made when ``None``); ``ucum`` is the SR unit (from ``unit`` when
-    empty).
+    empty).  Items of one ``group`` (a structure, a lesion) form one measurement group in the SR,
+    so that several values of one concept (the volume of each organ) stay apart.
     """
 
     label: str
@@ -50,6 +51,7 @@ class Item:
     code: Optional[Code] = None
     ucum: str = ""
     missing: str = "n/a"
+    group: str = ""
 
     @property
     def is_number(self) -> bool:

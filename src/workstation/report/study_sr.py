@@ -108,16 +108,18 @@ def _paragraphs(text: str) -> list[str]:
     return pieces or ["-"]
 
 
-def _measurement_group(study_uid: str, version: int, analysis: str, title: str, items: Sequence[Item]) -> list[Any]:
+def _measurement_groups(study_uid: str, version: int, analysis: str, title: str, items: Sequence[Item]) -> list[Any]:
+    """One TID 1501 group per item group (NUM items), then the text items."""
     import highdicom as hd
     from highdicom.sr import Measurement, MeasurementsAndQualitativeEvaluations, TrackingIdentifier
 
-    numbers = [Measurement(name=coded(i.code or local_code(analysis, i)), value=float(i.value),  # type: ignore[arg-type]
-                           unit=coded(unit_code(i))) for i in items if i.is_number]
     out: list[Any] = []
-    if numbers:
-        tracking = TrackingIdentifier(uid=hd.UID(uid_for(study_uid, "tracking", analysis, str(version))),
-                                      identifier=title[:64])
+    groups = list(dict.fromkeys(i.group for i in items if i.is_number))
+    for group in groups:
+        numbers = [Measurement(name=coded(i.code or local_code(analysis, i)), value=float(i.value),  # type: ignore[arg-type]
+                               unit=coded(unit_code(i))) for i in items if i.is_number and i.group == group]
+        tracking = TrackingIdentifier(uid=hd.UID(uid_for(study_uid, "tracking", analysis, group, str(version))),
+                                      identifier=f"{title} {group}".strip()[:64])
         out += list(MeasurementsAndQualitativeEvaluations(tracking_identifier=tracking, measurements=numbers))
     out += [_text(i.code or local_code(analysis, i), i.text) for i in items
             if not i.is_number and isinstance(i.value, str)]  # a missing value is left out, not written "n/a"
@@ -155,7 +157,7 @@ def content(report: StudyReport, reader: str, key_image_refs: Sequence[tuple[str
         container_code, text_code = SECTION_CODES[s.key]
         items = [_text(text_code, p) for p in _paragraphs(s.text)]
         for ins in s.insertions:
-            items += _measurement_group(report.study_uid, report.version, ins.analysis, ins.title, ins.items)
+            items += _measurement_groups(report.study_uid, report.version, ins.analysis, ins.title, ins.items)
             if ins.notice:
                 items.append(_text(text_code, ins.notice))
         children.append(_container(container_code, items))

@@ -81,9 +81,10 @@ def findings(result: Mapping[str, Any]) -> Findings:
     parts = []
     for i, s in enumerate(result.get("structures") or []):
         name = str(s.get("name", f"label {s.get('label')}"))
-        items.append(Item(f"{name} volume", s.get("volume_ml"), "ml", 1, f"structures.{i}.volume_ml", volume, "mL"))
+        items.append(Item(f"{name} volume", s.get("volume_ml"), "ml", 1, f"structures.{i}.volume_ml", volume, "mL",
+                          group=name))
         items.append(Item(f"{name} mean HU", s.get("mean_hu"), "HU", 1, f"structures.{i}.mean_hu", mean,
-                          "[hnsf'U]"))
+                          "[hnsf'U]", group=name))
         parts.append(f"{name} {items[-2].text}")
     model = f"{result.get('model', 'model')} {result.get('version', '')}".strip()
     sentence = (f"Automated segmentation ({model}): " + (", ".join(parts) if parts else "no structure found") + ".")
