@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -114,8 +114,8 @@ def _watermark(picture: Any, text: str) -> None:
     picture.paste(Image.fromarray(np.rint(mixed[..., 0] if base.ndim == 2 else mixed).astype(np.uint8), mode))
 
 
-def burn_in(image: NDArray[np.uint8], *, annotations: Optional[Annotations] = None,
-            colour_bar: Optional[ColourBar] = None, watermark: str = "") -> NDArray[np.uint8]:
+def burn_in(image: NDArray[np.uint8], *, annotations: Annotations | None = None,
+            colour_bar: ColourBar | None = None, watermark: str = "") -> NDArray[np.uint8]:
     """``image`` (grey or RGB uint8) with the text drawn in; grey becomes RGB when coloured
     text or a colour bar is drawn, and stays grey for a watermark alone."""
     from PIL import Image, ImageDraw

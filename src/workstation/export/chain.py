@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Step:
 
     name: str
     run: Callable[..., Any]
-    unavailable: Callable[[], Optional[str]] = lambda: None
+    unavailable: Callable[[], str | None] = lambda: None
 
 
 class ExportStageError(RuntimeError):
@@ -42,7 +43,7 @@ _logged: set[tuple[str, str, str]] = set()
 Notices = list[dict[str, str]]
 
 
-def _note(notices: Optional[Notices], stage: str, step: str, reason: str, failed: bool) -> None:
+def _note(notices: Notices | None, stage: str, step: str, reason: str, failed: bool) -> None:
     entry = {"stage": stage, "step": step, "reason": reason}
     if notices is not None and entry not in notices:
         notices.append(entry)
@@ -56,7 +57,7 @@ def _note(notices: Optional[Notices], stage: str, step: str, reason: str, failed
         log.info("export %s: the %s path is not available (%s)", stage, step, reason)
 
 
-def run_chain(stage: str, steps: Sequence[Step], *args: Any, notices: Optional[Notices] = None) -> tuple[Any, str]:
+def run_chain(stage: str, steps: Sequence[Step], *args: Any, notices: Notices | None = None) -> tuple[Any, str]:
     """Run the first available step of ``steps`` that succeeds: ``(result, step name)``.
 
     A failing step's exception is logged (once per process) and noted in ``notices``,
@@ -72,7 +73,7 @@ def run_chain(stage: str, steps: Sequence[Step], *args: Any, notices: Optional[N
             continue
         try:
             return step.run(*args), step.name
-        except Exception as exc:  # any failure of one path: the next one is tried
+        except Exception as exc:  # noqa: BLE001 -- any failure of one path: the next one is tried
             why = f"{type(exc).__name__}: {exc}"
             _note(notices, stage, step.name, why, failed=True)
             reasons.append(f"{step.name}: {why}")

@@ -10,8 +10,9 @@ by repeating the edge.  Frames are rendered by the same pipeline as still images
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,13 +29,13 @@ from workstation.io.export_files import free_path, staged_path, write_bytes
 SUFFIXES = {"webp": ".webp", "gif": ".gif", "mp4": ".mp4"}
 
 
-def mp4_unavailable() -> Optional[str]:
+def mp4_unavailable() -> str | None:
     """Why MP4 cannot be written here, or ``None``."""
     try:
         import imageio_ffmpeg
 
         imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as exc:  # not installed, or no FFmpeg binary for this platform
+    except Exception as exc:  # noqa: BLE001 -- not installed, or no FFmpeg binary for this platform
         return f"MP4 needs the imageio-ffmpeg package ({type(exc).__name__}: {exc})"
     return None
 
@@ -92,7 +93,7 @@ def _write_mp4(path: Path, images: list[NDArray[np.uint8]], options: ImageOption
 
 
 def export_cine(frames: Sequence[Frame], options: ImageOptions, path: Path, backend: Backend, *,
-                modality: str = "", progress: Optional[ProgressFn] = None) -> ExportResult:
+                modality: str = "", progress: ProgressFn | None = None) -> ExportResult:
     """Render ``frames`` and write them as one animation at ``path`` (suffix from the format)."""
     if not options.cine:
         raise ValueError("cine options are needed (ImageOptions(cine=True, ...))")

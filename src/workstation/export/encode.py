@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -94,10 +94,10 @@ def _vips(image: NDArray[Any], s: EncodeSettings) -> bytes:
     return bytes(picture.webpsave_buffer(Q=s.quality, lossless=s.lossless, keep="none"))
 
 
-def vips_unavailable() -> Optional[str]:
+def vips_unavailable() -> str | None:
     try:
         import pyvips  # noqa: F401
-    except Exception as exc:  # ImportError, or libvips failing to load
+    except Exception as exc:  # noqa: BLE001 -- ImportError, or libvips failing to load
         return f"pyvips does not load: {exc}"
     return None
 
@@ -138,12 +138,12 @@ def _gpu(image: NDArray[Any], s: EncodeSettings, backend: Backend) -> bytes:
     return bytes(coded)
 
 
-def _gpu_unavailable(backend: Backend) -> Optional[str]:
+def _gpu_unavailable(backend: Backend) -> str | None:
     if not backend.is_gpu:
         return "the compute device is the CPU"
     try:
         from nvidia import nvimgcodec  # noqa: F401
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- ImportError, or CUDA libraries failing to load
         return f"nvImageCodec is not installed or does not load ({type(exc).__name__})"
     return None
 
@@ -158,7 +158,7 @@ def steps(settings: EncodeSettings, backend: Backend) -> list[Step]:
 
 
 def encode(image: NDArray[Any], settings: EncodeSettings, backend: Backend, *,
-           notices: Optional[Notices] = None) -> tuple[bytes, str]:
+           notices: Notices | None = None) -> tuple[bytes, str]:
     """``image`` encoded per ``settings``; returns the bytes and the step that made them."""
     check_image(image, settings)
     return run_chain("encode", steps(settings, backend), np.ascontiguousarray(image), notices=notices)

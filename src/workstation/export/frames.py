@@ -8,8 +8,9 @@ axis in the viewer's radiological orientation (:mod:`workstation.core.slice_geom
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,10 +33,10 @@ class Frame:
     pixels: NDArray[Any]
     name: str
     pixel_aspect: float = 1.0
-    window: Optional[tuple[float, float]] = None
-    overlay: Optional[NDArray[np.uint8]] = None
-    annotations: Optional[Annotations] = None
-    colour_bar: Optional[ColourBar] = None
+    window: tuple[float, float] | None = None
+    overlay: NDArray[np.uint8] | None = None
+    annotations: Annotations | None = None
+    colour_bar: ColourBar | None = None
     source: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -43,7 +44,7 @@ class Frame:
         return self.pixels.ndim == 3
 
 
-def frame_name(series_number: Optional[int], what: str, number: int) -> str:
+def frame_name(series_number: int | None, what: str, number: int) -> str:
     """``series-003_instance-0012``-style file stems (no patient data, sortable)."""
     series = "x" if series_number is None else f"{int(series_number):03d}"
     return f"series-{series}_{what}-{int(number):04d}"
@@ -54,9 +55,9 @@ def volume_frames(
     indices: Sequence[int],
     *,
     axis: int = 0,
-    series_number: Optional[int] = None,
-    instance_numbers: Optional[Sequence[Optional[int]]] = None,
-    window: Optional[tuple[float, float]] = None,
+    series_number: int | None = None,
+    instance_numbers: Sequence[int | None] | None = None,
+    window: tuple[float, float] | None = None,
     annotate: bool = False,
 ) -> list[Frame]:
     """Frames of ``volume`` at ``indices`` along index ``axis`` (0 axial/acquired plane).

@@ -10,9 +10,10 @@ through the encode chain and is written atomically.  What was written, and which
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -86,7 +87,7 @@ def _batches(frames: Sequence[Frame]) -> Iterator[list[Frame]]:
 
 
 def render(frames: Sequence[Frame], options: ImageOptions, backend: Backend, *, modality: str = "",
-           notices: Optional[Notices] = None, progress: Optional[ProgressFn] = None,
+           notices: Notices | None = None, progress: ProgressFn | None = None,
            ) -> Iterator[tuple[Frame, NDArray[Any], str]]:
     """Yield ``(frame, image, resize path)`` with each frame windowed, resized and burnt in."""
     done = 0
@@ -117,8 +118,8 @@ def render(frames: Sequence[Frame], options: ImageOptions, backend: Backend, *, 
 
 
 def export_images(frames: Sequence[Frame], options: ImageOptions, out_dir: Path, backend: Backend, *,
-                  modality: str = "", progress: Optional[ProgressFn] = None,
-                  result: Optional[ExportResult] = None) -> ExportResult:
+                  modality: str = "", progress: ProgressFn | None = None,
+                  result: ExportResult | None = None) -> ExportResult:
     """Write one image file per frame into ``out_dir``; returns (or adds to) the result."""
     if options.cine:
         raise ValueError("a cine is written by export_cine")

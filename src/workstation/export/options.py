@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any
 
 from workstation.compute.resize import KERNELS
 from workstation.export.encode import FORMATS, EncodeSettings
@@ -23,10 +23,10 @@ class ImageOptions:
     """
 
     format: str = "png"
-    size: Optional[tuple[int, int]] = None
-    scale: Optional[float] = None
+    size: tuple[int, int] | None = None
+    scale: float | None = None
     kernel: str = "lanczos3"
-    window: Optional[tuple[float, float]] = None
+    window: tuple[float, float] | None = None
     bit_depth: int = 8
     quality: int = 90
     subsampling: str = "4:2:0"

@@ -12,7 +12,7 @@ GPU's, Pillow's is within 50 dB PSNR of it (``tests/unit/test_export_chain.py``)
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +24,7 @@ from workstation.export.chain import CPU, GPU, LIBRARY, Notices, Step, run_chain
 
 #: ``(width, level, output dtype)`` of the grey-scale window, or ``None`` for images
 #: that are already 8-bit (snapshots, RGB).
-Window = Optional[tuple[float, float, Any]]
+Window = tuple[float, float, Any] | None
 
 
 def blend(xp: Any, grey: Any, overlay: Any) -> Any:
@@ -46,7 +46,7 @@ def prepare(xp: Any, values: Any, window: Window, overlay: Any = None) -> Any:
 
 
 def _gpu(values: NDArray[Any], shape: tuple[int, int], kernel: str, window: Window,
-         overlay: Optional[NDArray[np.uint8]], backend: Backend) -> NDArray[Any]:
+         overlay: NDArray[np.uint8] | None, backend: Backend) -> NDArray[Any]:
     from workstation.compute.transfer import upload
 
     xp = backend.xp
@@ -58,7 +58,7 @@ def _gpu(values: NDArray[Any], shape: tuple[int, int], kernel: str, window: Wind
 
 
 def _cpu(values: NDArray[Any], shape: tuple[int, int], kernel: str, window: Window,
-         overlay: Optional[NDArray[np.uint8]], backend: Backend) -> NDArray[Any]:
+         overlay: NDArray[np.uint8] | None, backend: Backend) -> NDArray[Any]:
     return np.asarray(resize_batch(prepare(np, values, window, overlay), shape, kernel=kernel))
 
 
@@ -82,12 +82,12 @@ def pillow_resize(image: NDArray[Any], shape: tuple[int, int], kernel: str) -> N
 
 
 def _library(values: NDArray[Any], shape: tuple[int, int], kernel: str, window: Window,
-             overlay: Optional[NDArray[np.uint8]], backend: Backend) -> NDArray[Any]:
+             overlay: NDArray[np.uint8] | None, backend: Backend) -> NDArray[Any]:
     image = prepare(np, values, window, overlay)
     return np.stack([pillow_resize(frame, shape, kernel) for frame in image])
 
 
-def _gpu_unavailable(backend: Backend) -> Optional[str]:
+def _gpu_unavailable(backend: Backend) -> str | None:
     return None if backend.is_gpu else "the compute device is the CPU"
 
 
@@ -97,8 +97,8 @@ def steps(backend: Backend) -> list[Step]:
 
 
 def resize_frames(values: NDArray[Any], shape: tuple[int, int], kernel: str, backend: Backend, *,
-                  window: Window = None, overlay: Optional[NDArray[np.uint8]] = None,
-                  notices: Optional[Notices] = None) -> tuple[NDArray[Any], str]:
+                  window: Window = None, overlay: NDArray[np.uint8] | None = None,
+                  notices: Notices | None = None) -> tuple[NDArray[Any], str]:
     """Frames ``(N, H, W[, C])`` windowed, overlaid and resized to ``shape = (h, w)``.
 
     Returns the host array and the chain step that made it (``gpu``, ``cpu``, ``library``).
