@@ -45,6 +45,7 @@ class ExportResult:
     files: list[dict[str, Any]] = field(default_factory=list)
     notices: Notices = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
 
     def paths_used(self) -> dict[str, dict[str, int]]:
         """``{stage: {path: count}}`` over the files written."""
@@ -57,7 +58,7 @@ class ExportResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "device": self.device, "options": self.options, "paths": self.paths_used(),
-                "fallbacks": self.notices, "refused": self.refused, "files": self.files}
+                "fallbacks": self.notices, "refused": self.refused, "failed": self.failed, "files": self.files}
 
     def write_manifest(self) -> Path:
         """Write ``export.json`` into the output folder."""

@@ -41,7 +41,9 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 # ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
 # status); it is imported only when the parser is built.  To add a command, add a module
 # and one line here.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "export": "workstation.jobs.export_cli",
+}
 
 
 def _command(name: str) -> Any:
