@@ -58,6 +58,8 @@ KERNELS: dict[str, tuple[float, KernelFn]] = {
 }
 #: Output dtype per input dtype (float inputs are filtered and returned in float32).
 _OUT_DTYPES = {np.dtype(t): np.dtype(t) for t in (np.uint8, np.uint16, np.int16)}
+#: Elements of one block of the NumPy passes (a few MB of float32 stays in cache).
+BLOCK_ELEMENTS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -149,21 +151,32 @@ def finish(acc: NDArray[np.float32], dtype: np.dtype) -> NDArray[Any]:
 
 
 def _apply(src: NDArray[Any], w: Weights, axis: int) -> NDArray[np.float32]:
-    """One separable pass along ``axis`` in float32, in the CUDA kernels' order of sums."""
+    """One separable pass along ``axis`` (1 or 2 of ``(N, H, W, C)``) in float32, in the CUDA
+    kernels' order of sums; worked in blocks of the other axes that stay in cache."""
     if w.is_identity:
         return src.astype(np.float32)
     index = np.clip(w.starts[:, None].astype(np.int64) + np.arange(w.taps), 0, w.n_in - 1)
     shape = [1] * src.ndim
     shape[axis] = w.n_out
+    weights = [w.weights[:, k].reshape(shape) for k in range(w.taps)]
     out_shape = list(src.shape)
     out_shape[axis] = w.n_out
-    acc = np.zeros(out_shape, dtype=np.float32)
-    term = np.empty(out_shape, dtype=np.float32)
-    for k in range(w.taps):
-        taken = np.take(src, index[:, k], axis=axis)
-        np.multiply(taken, w.weights[:, k].reshape(shape), out=term, dtype=np.float32)
-        acc += term
-    return acc
+    out = np.empty(out_shape, dtype=np.float32)
+    other = 2 if axis == 1 else 1
+    per_line = int(np.prod(out_shape)) // out_shape[other] // out_shape[0]
+    step = max(1, BLOCK_ELEMENTS // max(per_line, 1))
+    for n in range(src.shape[0]):
+        for a in range(0, out_shape[other], step):
+            block = [slice(n, n + 1), slice(None), slice(None), slice(None)]
+            block[other] = slice(a, a + step)
+            part = src[tuple(block)]
+            acc = np.zeros(part.shape[:axis] + (w.n_out,) + part.shape[axis + 1:], dtype=np.float32)
+            term = np.empty_like(acc)
+            for k in range(w.taps):
+                np.multiply(np.take(part, index[:, k], axis=axis), weights[k], out=term, dtype=np.float32)
+                acc += term
+            out[tuple(block)] = acc
+    return out
 
 
 def resize_batch(images: Any, shape: tuple[int, int], *, kernel: str = "lanczos3") -> Any:
