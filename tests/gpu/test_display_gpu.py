@@ -10,17 +10,6 @@ from workstation.compute.windowing import PRESETS, window_to_uint8
 pytestmark = pytest.mark.gpu
 
 
-@pytest.fixture(scope="module")
-def cp():  # type: ignore[no-untyped-def]
-    cupy = pytest.importorskip("cupy")
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            pytest.skip("no CUDA device")
-    except Exception as exc:  # driver missing or broken
-        pytest.skip(f"no working CUDA device: {exc}")
-    return cupy
-
-
 @pytest.mark.parametrize("dtype", [np.int16, np.float32, np.uint16])
 def test_window_parity(cp, dtype) -> None:  # type: ignore[no-untyped-def]
     values = np.random.default_rng(1).integers(-1100, 3100, size=(257, 263)).astype(dtype)

@@ -10,17 +10,6 @@ from workstation.compute.resize import KERNELS, resize_batch
 pytestmark = pytest.mark.gpu
 
 
-@pytest.fixture(scope="module")
-def cp():  # type: ignore[no-untyped-def]
-    cupy = pytest.importorskip("cupy")
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            pytest.skip("no CUDA device")
-    except Exception as exc:  # noqa: BLE001 -- driver missing or broken
-        pytest.skip(f"no working CUDA device: {exc}")
-    return cupy
-
-
 def _images(dtype: type, shape: tuple[int, ...]) -> np.ndarray:
     rng = np.random.default_rng(7)
     if np.dtype(dtype).kind == "f":
@@ -64,3 +53,30 @@ def test_export_chain_uses_the_gpu(cp, tmp_path) -> None:  # type: ignore[no-unt
     cpu_out, cpu_path = resize_frames(host, (256, 256), "lanczos3", cpu_backend())
     assert (gpu_path, cpu_path) == ("gpu", "cpu")
     np.testing.assert_array_equal(gpu_out, cpu_out)
+
+
+def test_jpeg_on_the_gpu(cp) -> None:  # type: ignore[no-untyped-def]
+    """nvImageCodec's nvJPEG encoder: same size as Pillow's JPEG, as close to the source."""
+    pytest.importorskip("nvidia.nvimgcodec")
+    import io
+
+    from PIL import Image
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from workstation.compute.backend import cpu_backend, select_backend
+    from workstation.export import encode as encode_module
+    from workstation.export.encode import EncodeSettings
+
+    backend = select_backend("cuda")
+    image = _images(np.uint8, (1, 64, 64, 3))[0].repeat(4, axis=0).repeat(4, axis=1)  # blocky, compressible
+    settings = EncodeSettings(format="jpeg", quality=90, subsampling="4:4:4")
+    try:
+        gpu = encode_module._gpu(image, settings, backend)
+    except RuntimeError as exc:
+        pytest.skip(f"nvImageCodec loads but has no GPU JPEG encoder here (nvJPEG missing): {exc}")
+    data, path = encode_module.encode(image, settings, backend)
+    assert path == "gpu" and data[:2] == b"\xff\xd8"
+    pillow, _ = encode_module.encode(image, settings, cpu_backend())
+    ours, theirs = (np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in (gpu, pillow))
+    assert ours.shape == theirs.shape == image.shape
+    assert peak_signal_noise_ratio(image, ours) >= peak_signal_noise_ratio(image, theirs) - 3.0

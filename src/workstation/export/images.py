@@ -100,9 +100,10 @@ def render(frames: Sequence[Frame], options: ImageOptions, backend: Backend, *, 
         if not first.is_colour:
             widths = {_window_of(f, options, modality) for f in run}
             if len(widths) > 1:  # frames with their own windows: one batch per window
-                yield from (item for f in run for item in render([f], options, backend, modality=modality,
-                                                                  notices=notices))
-                done += len(run)
+                for f in run:
+                    yield from render([f], options, backend, modality=modality, notices=notices)
+                    done += 1
+                    report(progress, done / max(len(frames), 1), f"exported {done} of {len(frames)}")
                 continue
             width, level = widths.pop()
             window = (width, level, np.uint16 if options.bit_depth == 16 else np.uint8)
