@@ -11,13 +11,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import start_xvfb_if_needed  # noqa: E402
+from screenshot import start_xvfb_if_needed
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/screenshot-export.png")
     args = parser.parse_args(argv)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pydicom
@@ -107,7 +107,7 @@ def test_series_as_deidentified_dicom(qtbot: QtBot, area: ViewerArea, tmp_path: 
 def test_formats_follow_what_is_exported(qtbot: QtBot, area: ViewerArea, tmp_path: Path) -> None:
     area.context.set_loaded(None, None, synthetic_ct())
     dialog = _dialog(qtbot, area, tmp_path, "view", "png")
-    formats = lambda: [dialog.format.itemData(i) for i in range(dialog.format.count())]  # noqa: E731
+    formats = lambda: [dialog.format.itemData(i) for i in range(dialog.format.count())]
     assert formats() == ["png", "jpeg", "webp"]
     dialog.what.setCurrentIndex(dialog.what.findData("range"))
     assert "dicom" in formats()
