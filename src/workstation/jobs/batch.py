@@ -56,7 +56,9 @@ TABLE_MESSAGE = 60  # characters of a message in the table; the whole message fo
 # ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
 # status); it is imported only when the parser is built.  To add a command, add a module
 # and one line here; an analysis declares its own in its registry entry (``commands``).
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "export": "workstation.jobs.export_cli",
+}
 
 
 def all_commands() -> dict[str, str]:

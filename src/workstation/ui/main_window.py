@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageB
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.study import Series
+from workstation.ui.export_dialog import open_export_dialog
 from workstation.ui.job_dock import JobDock
 from workstation.ui.load_report import LoadReportDock
 from workstation.ui.loading import StudyLoader
@@ -91,6 +92,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open fi&le…", self.choose_files, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo chest CT", self.open_demo, "Ctrl+D")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export…", lambda: open_export_dialog(self.context, self.area, self), "Ctrl+E")
         file_menu.addSeparator()
         self._action(file_menu, "&Models folder…", self.choose_models_folder, "Ctrl+Shift+M")
         file_menu.addSeparator()
