@@ -41,7 +41,9 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 # ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
 # status); it is imported only when the parser is built.  To add a command, add a module
 # and one line here.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "pacs": "workstation.jobs.pacs_cli",
+}
 
 
 def _command(name: str) -> Any:
@@ -66,11 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the registered analyses and their parameters")
     run = sub.add_parser("run", help="run an analysis on every study under PATH")
     run.add_argument("analysis", choices=names(), help="registered analysis")
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM files or folders")
+    run.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="DICOM files or folders")
     run.add_argument("--out", required=True, type=Path, help="output folder")
     run.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--dask", default=None, metavar="local[:N]|ADDRESS", help="run studies on a Dask cluster")
+    from workstation.jobs.pacs_run import add_run_options
+
+    add_run_options(run)
     for name in COMMANDS:
         module = _command(name)
         module.add_arguments(sub.add_parser(name, help=module.HELP))
@@ -141,6 +146,8 @@ def summary_table(outcomes: Sequence[StudyOutcome]) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from workstation.io.dicom import scan
+    from workstation.io.pacs.errors import PacsError
+    from workstation.jobs.pacs_run import check_run_options, send_results, study_for_run
 
     analysis = get(args.analysis)
     try:
@@ -148,15 +155,23 @@ def _run(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         print(f"workstation-batch: {exc}", file=sys.stderr)
         return 2
+    conflict = check_run_options(args)
     missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        print(f"workstation-batch: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+    if conflict or missing:
+        print(f"workstation-batch: {conflict or 'no such file or folder: ' + ', '.join(missing)}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    found = scan(args.paths)
-    for problem in found.problems:
-        print(f"skipped {problem}", file=sys.stderr)
-    studies = list(found.studies)
+    if args.pacs:
+        try:
+            studies = [study_for_run(args)]
+        except PacsError as exc:
+            print(f"workstation-batch: {exc}", file=sys.stderr)
+            return exc.exit_code
+    else:
+        found = scan(args.paths)
+        for problem in found.problems:
+            print(f"skipped {problem}", file=sys.stderr)
+        studies = list(found.studies)
     if not studies:
         where = ", ".join(str(p) for p in args.paths)
         print(f"workstation-batch: no DICOM studies found in {where} "
@@ -170,7 +185,14 @@ def _run(args: argparse.Namespace) -> int:
         outcomes = _run_local(args.analysis, studies, args.out, params, args.device)
     print(summary_table(outcomes))
     print(f"total {time.perf_counter() - start:.1f} s")
-    return 0 if all(o.ok for o in outcomes) else 1
+    ok = all(o.ok for o in outcomes)
+    if args.send_results:
+        try:
+            ok = send_results(args, outcomes) == 0 and ok
+        except PacsError as exc:
+            print(f"workstation-batch: sending results: {exc}", file=sys.stderr)
+            return exc.exit_code
+    return 0 if ok else 1
 
 
 def _describe_device(setting: Optional[str]) -> str:
