@@ -156,3 +156,13 @@ def _wait_ready(server: Orthanc, timeout_s: float = 30.0) -> None:
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"Orthanc did not answer within {timeout_s:.0f} s")
+
+
+def orthanc_or_skip(folder: Path, **kwargs: Any) -> Orthanc:
+    """:func:`start_orthanc`, or skip the test naming the Debian package that is missing."""
+    import pytest
+
+    why = missing()
+    if why:
+        pytest.skip(why)
+    return start_orthanc(folder, **kwargs)

@@ -8,6 +8,7 @@ time-out on every request.  Every HTTP or network fault is raised as a
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ from workstation.io.pacs.transfer import SopSink
 #: Ask for instances in the transfer syntax they are stored in (no server-side transcoding).
 AS_STORED = (("application/dicom", "*"),)
 STOW_BATCH_BYTES = 64 * 1024 * 1024
+PAGE = 1000
 
 
 class DicomWebClient:
@@ -68,7 +70,11 @@ class DicomWebClient:
             session.verify = (node.tls.ca_file or True) if node.tls.verify else False
             if node.tls.cert_file:
                 session.cert = (node.tls.cert_file, node.tls.key_file) if node.tls.key_file else node.tls.cert_file
-        return DICOMwebClient(node.url, session=session, timeout=node.timeout_s, chunk_size=1 << 20)
+        client = DICOMwebClient(node.url, session=session, timeout=node.timeout_s, chunk_size=1 << 20)
+        # Its retries also repeat refused connections and time-outs, with back-off (31 s
+        # in all): a fault is reported at once instead, and the user or script retries.
+        client.set_http_retry_params(retry=False)
+        return client
 
     def _fail(self, fault: Fault, detail: str) -> PacsError:
         return PacsError(self.node.label, fault, detail)
@@ -125,15 +131,35 @@ class DicomWebClient:
         filters, loosened = qido_filters(level, query)
         with self.guard(f"QIDO-RS {level.lower()} search"):
             if level == "STUDY":
-                found = self._client.search_for_studies(search_filters=filters, fields=fields, get_remaining=True)
+                found = self._pages(lambda **page: self._client.search_for_studies(
+                    search_filters=filters, fields=fields, **page))
             elif level == "SERIES":
-                found = self._client.search_for_series(query.study_uid, search_filters=filters, fields=fields,
-                                                       get_remaining=True)
+                found = self._pages(lambda **page: self._client.search_for_series(
+                    query.study_uid, search_filters=filters, fields=fields, **page))
             else:
-                found = self._client.search_for_instances(query.study_uid, query.series_uid, fields=fields,
-                                                          get_remaining=True)
+                found = self._pages(lambda **page: self._client.search_for_instances(
+                    query.study_uid, query.series_uid, fields=fields, **page))
         rows = [row_from_json(level, obj) for obj in found]
         return [r for r in rows if matches(r, query)] if loosened else rows
+
+    def _pages(self, search: Callable[..., list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Every result of a search, asked for in pages of :data:`PAGE`.
+
+        A next page is asked for only when a page came back full or the server warned
+        that results were left out, and paging stops at a page bringing nothing new
+        (servers that ignore ``offset`` would otherwise repeat themselves forever).
+        """
+        session = self._client._session
+        results: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        while True:
+            session.warned = False
+            page = search(limit=PAGE, offset=len(results))
+            fresh = [obj for obj in page if json.dumps(obj, sort_keys=True) not in seen]
+            seen.update(json.dumps(obj, sort_keys=True) for obj in fresh)
+            results += fresh
+            if not fresh or (len(page) < PAGE and not session.warned):
+                return results
 
     # -- WADO-RS ------------------------------------------------------------------------
     def fetch(self, study_uid: str, series_uid: str, instances: Sequence[InstanceRow] | None,
@@ -178,10 +204,20 @@ class DicomWebClient:
 
 
 class LiteralWildcardSession(requests.Session):
-    """A session sending ``*`` in query strings as it is.
+    """A session sending ``*`` in query strings as it is, and noting QIDO-RS warnings.
 
-    dicomweb-client percent-encodes it, and Orthanc 1.10 does not decode query values.
+    dicomweb-client percent-encodes ``*``, and Orthanc 1.10 does not decode query
+    values.  ``warned`` is set when a response carries a ``Warning`` header (a server
+    saying it left results out, PS3.18 8.3.4.4).
     """
+
+    warned = False
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        response = super().send(request, **kwargs)
+        if "Warning" in response.headers:
+            self.warned = True
+        return response
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if isinstance(url, str) and "?" in url:

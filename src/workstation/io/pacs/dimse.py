@@ -183,7 +183,14 @@ class DimseClient:
         contexts: list[tuple[str, Sequence[str]]] = [(STUDY_GET, NATIVE_SYNTAXES)]
         for uid in classes[: (MAX_CONTEXTS - 1) // 2]:
             contexts += [(uid, NATIVE_SYNTAXES), (uid, COMPRESSED_SYNTAXES)]
-        with self.association(contexts, scp_roles=classes, on_store=sink.handle_event) as assoc:
+        study, series = str(identifier.StudyInstanceUID), str(identifier.SeriesInstanceUID)
+
+        def on_store(event: Any) -> int:
+            # the request names the instance and the identifier its series: no header to parse
+            uids = (study, series, str(event.request.AffectedSOPInstanceUID))
+            return sink.receive(event.encoded_dataset(include_meta=True), uids)
+
+        with self.association(contexts, scp_roles=classes, on_store=on_store) as assoc:
             self._retrieve(assoc.send_c_get(identifier, STUDY_GET), assoc, "C-GET", tick)
 
     def move(self, identifier: Dataset, destination: str, tick: Callable[[], None]) -> None:

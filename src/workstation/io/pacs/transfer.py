@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -150,10 +150,6 @@ class SopSink:
         buffer = io.BytesIO()
         pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
         return self.write_bytes(buffer.getvalue())
-
-    def handle_event(self, event: Any) -> int:
-        """pynetdicom ``EVT_C_STORE`` handler: store the instance, answer with a status."""
-        return self.receive(event.encoded_dataset(include_meta=True))
 
     def receive(self, raw: bytes, uids: tuple[str, str, str] | None = None) -> int:
         """Store one received instance; the C-STORE status to answer with."""
