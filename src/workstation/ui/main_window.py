@@ -16,6 +16,7 @@ from workstation.ui.job_dock import JobDock
 from workstation.ui.load_report import LoadReportDock
 from workstation.ui.loading import StudyLoader
 from workstation.ui.mpr import LAYOUTS, ViewerArea
+from workstation.ui.pacs_menu import install_pacs
 from workstation.ui.panels import AnalysisDocks
 from workstation.ui.study_browser import StudyBrowser
 from workstation.ui.viewer_toolbar import ViewerToolBar
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        self.pacs = install_pacs(self)
         self._restore()
 
     # -- construction ---------------------------------------------------------------
