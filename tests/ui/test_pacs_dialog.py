@@ -165,6 +165,7 @@ def test_pushed_studies_are_received_and_listed(qtbot: QtBot, window: MainWindow
                                                 orthanc: tuple[Orthanc, Path]) -> None:
     server, folder = orthanc
     service = window.pacs.service
+    service.stable_s = 1.0  # a study is complete after 1 s without new instances
     port = free_port()
     service.save(replace(service.config, local=LocalAE("WSGUI", port, "127.0.0.1"), listen=True))
     assert service.listening

@@ -58,6 +58,11 @@ class DatabaseDock(QDockWidget):
         search.clicked.connect(self.search)
         self.open_button = QPushButton("Open")
         self.open_button.clicked.connect(self.open_selected)
+        for widget, name in ((self.name, "Patient name"), (self.patient_id, "Patient ID"),
+                             (self.dates, "Study date range"), (self.modality, "Modality"),
+                             (self.accession, "Accession number"), (search, "Search the local database"),
+                             (self.open_button, "Open the selected study")):
+            widget.setAccessibleName(name)
         for edit in (self.name, self.patient_id, self.dates, self.accession):
             edit.returnPressed.connect(self.search)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -66,6 +71,7 @@ class DatabaseDock(QDockWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
+        self.table.setAccessibleName("Studies in the local database")
         self.table.cellDoubleClicked.connect(lambda row, _: self.open_row(row))
         grid = QGridLayout()
         grid.addWidget(self.name, 0, 0)

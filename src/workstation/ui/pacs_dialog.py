@@ -61,6 +61,8 @@ class PacsDialog(QDialog):
         self.status.setWordWrap(True)
         self.retrieve_button = QPushButton("Retrieve")
         self.open_button = QPushButton("Retrieve and open")
+        self.retrieve_button.setAccessibleName("Retrieve the selection")
+        self.open_button.setAccessibleName("Retrieve the selection and open it")
         self.retrieve_button.clicked.connect(lambda: self.retrieve(open_after=False))
         self.open_button.clicked.connect(lambda: self.retrieve(open_after=True))
         tabs = QTabWidget()
@@ -169,6 +171,10 @@ class LocalSettings(QWidget):
         apply.clicked.connect(self.apply)
         clear = QPushButton("Clear cache…")
         clear.clicked.connect(self.clear_cache)
+        for widget, name in ((self.ae_title, "Our AE title"), (self.port, "Store port"),
+                             (self.listen, "Receive pushed studies"), (self.limit, "Cache limit"),
+                             (apply, "Apply workstation settings"), (clear, "Clear the cache")):
+            widget.setAccessibleName(name)
         form = QFormLayout(self)
         form.addRow("Our AE title", self.ae_title)
         form.addRow("Store port", self.port)

@@ -51,14 +51,14 @@ class PacsIntegration(QObject):
         else:
             bar.insertMenu(help_menu, self.menu)
         items = (("&Query / retrieve…", self.show_dialog, "Ctrl+Shift+P"),
-                 ("Send results &folder to PACS…", self.send_to_pacs.choose_and_send, ""),
-                 ("Send fi&les to PACS…", self.choose_files, ""))
+                 ("Send results &folder to PACS…", self.send_to_pacs.choose_and_send, "Ctrl+Shift+U"),
+                 ("Send fi&les to PACS…", self.choose_files, "Ctrl+Alt+U"))
         for text, slot, key in items:
             action = self.menu.addAction(text)
-            if key:
-                action.setShortcut(QKeySequence(key))
+            action.setShortcut(QKeySequence(key))
             action.triggered.connect(slot)
         self.listen_action = QAction("&Receive pushed studies", self.menu)
+        self.listen_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.listen_action.setCheckable(True)
         self.listen_action.setChecked(self.service.listening)
         self.listen_action.toggled.connect(self.set_listening)

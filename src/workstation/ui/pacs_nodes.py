@@ -66,11 +66,20 @@ class NodeEditor(QDialog):
         form.addRow("Name", self.name)
         form.addRow("Protocol", self.kind)
         form.addRow("Time-out", self.timeout)
+        self._name_widgets()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.pages)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+
+    def _name_widgets(self) -> None:
+        for widget, name in ((self.name, "Node name"), (self.kind, "Protocol"), (self.timeout, "Time-out"),
+                             (self.ae_title, "Called AE title"), (self.host, "Host"), (self.port, "Port"),
+                             (self.retrieve, "Retrieve by"), (self.dimse_tls, "DICOM TLS"), (self.dimse_ca, "CA file"),
+                             (self.url, "URL"), (self.auth, "Authentication"), (self.username, "User name"),
+                             (self.password, "Password or token"), (self.web_ca, "CA file")):
+            widget.setAccessibleName(name)
 
     def _dimse_page(self, node: DimseNode | None) -> QWidget:
         page = QWidget()
@@ -156,6 +165,7 @@ class NodeList(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for text, slot in (("Add…", self.add), ("Edit…", self.edit), ("Remove", self.remove), ("Test", self.test)):
             button = QPushButton(text)
+            button.setAccessibleName(f"{text.rstrip('…')} PACS node")
             button.clicked.connect(slot)
             buttons.addWidget(button)
             self.buttons[text.rstrip("…")] = button

@@ -64,6 +64,11 @@ class QueryForm(QWidget):
         self.search.clicked.connect(self._search)
         for edit in (self.patient_name, self.patient_id, self.dates, self.accession):
             edit.returnPressed.connect(self._search)
+        for widget, name in ((self.patient_name, "Patient name"), (self.patient_id, "Patient ID"),
+                             (self.dates, "Study date range"), (self.date_preset, "Study date preset"),
+                             (self.modality, "Modality"), (self.accession, "Accession number"),
+                             (self.search, "Search the PACS")):
+            widget.setAccessibleName(name)
         dates = QHBoxLayout()
         dates.addWidget(self.dates, 1)
         dates.addWidget(self.date_preset)

@@ -23,7 +23,7 @@ from workstation.io.dicom_scan import ScanResult
 from workstation.io.pacs.cache import StudyCache
 from workstation.io.pacs.client import Client, connect
 from workstation.io.pacs.config import PacsSettings
-from workstation.io.pacs.listener import Listener
+from workstation.io.pacs.listener import DEFAULT_STABLE_S, Listener
 from workstation.io.pacs.nodes import DicomWebNode, Node
 from workstation.io.pacs.routing import route
 from workstation.io.pacs.scp import StoreServer
@@ -42,7 +42,7 @@ class PacsService(QObject):
 
     def __init__(self, context: ViewerContext, settings: QSettings | None = None, *,
                  database: StudyDatabase | None = None, cache_root: str | Path | None = None,
-                 results_dir: str | Path | None = None) -> None:
+                 results_dir: str | Path | None = None, stable_s: float = DEFAULT_STABLE_S) -> None:
         super().__init__()
         self.context = context
         self._settings_store = settings
@@ -52,6 +52,7 @@ class PacsService(QObject):
         self.database = database or StudyDatabase()
         self.cache = StudyCache(self.database, cache_root, limit_bytes=self.limit_bytes)
         self.results_dir = Path(results_dir) if results_dir is not None else data_dir() / "results"
+        self.stable_s = stable_s
         self._server: StoreServer | None = None
         self._listener: Listener | None = None
         self.study_received.connect(self._route)
@@ -92,7 +93,7 @@ class PacsService(QObject):
         from workstation.io.pacs.errors import PacsError
 
         self.stop_server()
-        listener = Listener(self.config.local, self.cache, self.study_received.emit)
+        listener = Listener(self.config.local, self.cache, self.study_received.emit, self.stable_s)
         try:
             listener.start()
         except PacsError as exc:
