@@ -195,3 +195,24 @@ def test_seg_and_sr_sent_back_are_found_again(
             assert back.PixelData == original.PixelData
         else:
             assert back.ContentSequence == original.ContentSequence
+
+
+def test_an_instance_of_a_class_not_proposed_up_front_still_arrives_by_c_get(
+    archive: Archive, tmp_path: Path
+) -> None:
+    source = archive.files["multi"][:3]
+    study, series = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    originals: dict[str, Path] = {}
+    for k, path in enumerate(source):
+        ds = pydicom.dcmread(path)
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = study, series, pydicom.uid.generate_uid()
+        if k == 1:  # ophthalmic photography: not among the classes a whole-series C-GET proposes
+            ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.77.1.5.1"
+        target = tmp_path / "rare" / f"{k}.dcm"
+        target.parent.mkdir(exist_ok=True)
+        ds.save_as(target, enforce_file_format=True)
+        originals[str(ds.SOPInstanceUID)] = target
+    archive.orthanc.upload(originals.values())
+    report = retrieve(connect(archive.dimse(), LocalAE(OUR_AE)), study, FolderDestination(tmp_path / "got"))
+    assert report.complete and len(report.received) == 3
+    assert_same_instances(report.received, originals, set(originals))

@@ -213,3 +213,25 @@ def test_settings_file_is_read_without_qt(tmp_path: Any) -> None:
     settings = read_settings_file(conf)
     assert settings.local == LocalAE("READER", 4000) and settings.by_name["n"] == DimseNode("n", "X", "h", 1)
     assert read_settings_file(tmp_path / "absent.conf").nodes == []
+
+
+def test_file_meta_of_received_instances_matches_pydicoms_writer() -> None:
+    import io
+
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.filewriter import write_file_meta_info
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+    from workstation.io.pacs.transfer import IMPLEMENTATION_VERSION, part10_header
+
+    for sop_class, sop, syntax in (("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4.5", "1.2.840.10008.1.2.1"),
+                                   ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.3.44", "1.2.840.10008.1.2.4.90")):
+        meta = FileMetaDataset()
+        meta.FileMetaInformationVersion = b"\x00\x01"
+        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop
+        meta.TransferSyntaxUID = syntax
+        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        meta.ImplementationVersionName = IMPLEMENTATION_VERSION
+        reference = io.BytesIO()
+        write_file_meta_info(reference, meta, enforce_standard=True)
+        assert part10_header(sop_class, sop, syntax) == b"\x00" * 128 + b"DICM" + reference.getvalue()

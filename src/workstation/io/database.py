@@ -188,6 +188,10 @@ class StudyDatabase:
                         pass
         return found
 
+    def count_instances(self, series_uid: str) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT count(*) FROM instances WHERE series_uid = ?", (series_uid,)).fetchone()[0])
+
     # -- reopening --------------------------------------------------------------------
     def open_study(self, study_uid: str) -> tuple[Study, list[LoadProblem]]:
         """The study rebuilt from the index, after checking its files are still there.

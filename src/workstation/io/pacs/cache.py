@@ -44,6 +44,10 @@ class StudyCache:
         """Instances already indexed (here or in a user's folder) and still on disk."""
         return self.database.present(sop_uids)
 
+    def held(self, study_uid: str, series_uid: str) -> int:
+        """Instances of the series the database knows (their files are checked when listed)."""
+        return self.database.count_instances(series_uid)
+
     def commit(self, paths: list[Path]) -> None:
         """Index what arrived (even after a failure or cancel), then apply the size limit."""
         if not paths:

@@ -33,7 +33,12 @@ from workstation.io.pacs.query import (
 )
 from workstation.io.pacs.scp import StoreServer
 from workstation.io.pacs.status import check_status, status_of
-from workstation.io.pacs.transfer import COMPRESSED_SYNTAXES, NATIVE_SYNTAXES, SopSink
+from workstation.io.pacs.transfer import (
+    COMPRESSED_SYNTAXES,
+    NATIVE_SYNTAXES,
+    SopSink,
+    encoded_instance,
+)
 
 log = logging.getLogger(__name__)
 logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)  # faults are raised as PacsError instead
@@ -44,6 +49,25 @@ STUDY_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
 STUDY_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
 STUDY_GET = "1.2.840.10008.5.1.4.1.2.2.3"
 MAX_CONTEXTS = 128
+#: Storage classes proposed for a C-GET of a series whose instances were not listed
+#: (an instance of another class fails its sub-operation and is fetched by its own class
+#: once the series is listed).
+COMMON_STORAGE_CLASSES = (
+    "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2",  # CT
+    "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4",  # MR
+    "1.2.840.10008.5.1.4.1.1.128", "1.2.840.10008.5.1.4.1.1.130", "1.2.840.10008.5.1.4.1.1.20",  # PET, NM
+    "1.2.840.10008.5.1.4.1.1.6.1", "1.2.840.10008.5.1.4.1.1.3.1",  # US
+    "1.2.840.10008.5.1.4.1.1.1.2", "1.2.840.10008.5.1.4.1.1.1.2.1", "1.2.840.10008.5.1.4.1.1.13.1.3",  # MG, BTO
+    "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1",  # CR, DX
+    "1.2.840.10008.5.1.4.1.1.12.1", "1.2.840.10008.5.1.4.1.1.12.1.1", "1.2.840.10008.5.1.4.1.1.12.2",  # XA, RF
+    "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.7.2", "1.2.840.10008.5.1.4.1.1.7.3",  # SC
+    "1.2.840.10008.5.1.4.1.1.7.4", "1.2.840.10008.5.1.4.1.1.77.1.4",  # SC true colour, VL photographic
+    "1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.30",  # SEG, parametric map
+    "1.2.840.10008.5.1.4.1.1.88.11", "1.2.840.10008.5.1.4.1.1.88.22", "1.2.840.10008.5.1.4.1.1.88.33",  # SR
+    "1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.88.59", "1.2.840.10008.5.1.4.1.1.11.1",  # SR, KOS, GSPS
+    "1.2.840.10008.5.1.4.1.1.481.1", "1.2.840.10008.5.1.4.1.1.481.2", "1.2.840.10008.5.1.4.1.1.481.3",  # RT
+    "1.2.840.10008.5.1.4.1.1.481.5", "1.2.840.10008.5.1.4.1.1.481.8", "1.2.840.10008.5.1.4.1.1.104.1",  # RT, PDF
+)
 
 
 class DimseClient:
@@ -179,7 +203,7 @@ class DimseClient:
 
         ``tick()`` runs after each response; raising :class:`Cancelled` from it aborts.
         """
-        classes = list(dict.fromkeys(sop_classes))
+        classes = list(dict.fromkeys(sop_classes)) or list(COMMON_STORAGE_CLASSES)
         contexts: list[tuple[str, Sequence[str]]] = [(STUDY_GET, NATIVE_SYNTAXES)]
         for uid in classes[: (MAX_CONTEXTS - 1) // 2]:
             contexts += [(uid, NATIVE_SYNTAXES), (uid, COMPRESSED_SYNTAXES)]
@@ -188,7 +212,7 @@ class DimseClient:
         def on_store(event: Any) -> int:
             # the request names the instance and the identifier its series: no header to parse
             uids = (study, series, str(event.request.AffectedSOPInstanceUID))
-            return sink.receive(event.encoded_dataset(include_meta=True), uids)
+            return sink.receive(encoded_instance(event), uids)
 
         with self.association(contexts, scp_roles=classes, on_store=on_store) as assoc:
             self._retrieve(assoc.send_c_get(identifier, STUDY_GET), assoc, "C-GET", tick)

@@ -1,8 +1,14 @@
 """Retrieve a study or some of its series from a node: resumable, cancellable, nothing lost.
 
-:func:`retrieve` first lists the instances of each series (C-FIND at image level or
-QIDO-RS), leaves out those the destination already holds, then fetches per series:
-the whole series when nothing of it is there yet, else only the missing instances.
+:func:`retrieve` lists the series of the study (one series-level C-FIND or QIDO-RS
+call), then per series:
+
+* the destination holds nothing of it: the whole series is fetched in one request;
+* it holds part of it: the instances are listed (image-level query) and only the
+  missing ones are fetched;
+* a whole-series fetch that delivered fewer instances than the node announced is
+  followed by the listing and a fetch of what is missing.
+
 Every instance is committed to the destination as it lands, and whatever arrived is
 recorded (``destination.commit``) even when the transfer fails or is cancelled, so a
 second call resumes where the first stopped.  Series can be fetched in parallel
@@ -14,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,17 +66,73 @@ class RetrieveReport:
         return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
 
-def list_instances(client: RetrievingClient, study_uid: str,
-                   series_uids: Sequence[str] | None = None) -> dict[str, list[InstanceRow]]:
-    """Series UID -> its instances on the node (every series of the study by default)."""
-    if series_uids is None:
-        found = client.find("SERIES", Query(study_uid=study_uid))
-        series_uids = [row.series_uid for row in found if isinstance(row, SeriesRow)]
-    listing: dict[str, list[InstanceRow]] = {}
-    for uid in series_uids:
-        rows = client.find("IMAGE", Query(study_uid=study_uid, series_uid=uid))
-        listing[uid] = [r for r in rows if isinstance(r, InstanceRow) and r.sop_uid]
-    return listing
+@dataclass
+class _Series:
+    """One series to fetch: all of it (``todo`` None) or the listed missing instances."""
+
+    uid: str
+    expected: int | None
+    todo: list[InstanceRow] | None = None
+    present: int = 0
+
+
+def list_instances(client: RetrievingClient, study_uid: str, series_uid: str) -> list[InstanceRow]:
+    rows = client.find("IMAGE", Query(study_uid=study_uid, series_uid=series_uid))
+    return [r for r in rows if isinstance(r, InstanceRow) and r.sop_uid]
+
+
+class _Run:
+    """The shared state of one retrieve: sink, progress and the stop flag of all workers."""
+
+    def __init__(self, client: RetrievingClient, study_uid: str, destination: Destination,
+                 progress: ProgressFn | None) -> None:
+        self.client, self.study_uid, self.destination = client, study_uid, destination
+        self.progress = progress
+        self.sink = SopSink(destination)
+        self.total = 0
+        self.present = 0
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def tick(self) -> None:
+        if self.stop.is_set():
+            raise Cancelled()
+        with self.lock:
+            try:
+                done = self.sink.count
+                report(self.progress, LISTING_SHARE + (1 - LISTING_SHARE) * done / max(self.total, done, 1),
+                       f"{done} of {max(self.total, done)} images ({self.present} already here)")
+            except Cancelled:
+                self.stop.set()
+                raise
+
+    def plan(self, series: _Series, listed: bool = False) -> _Series:
+        """List the instances of a series the destination holds part of (or ``listed``)."""
+        if not listed and self.destination.held(self.study_uid, series.uid) == 0:
+            return series
+        rows = list_instances(self.client, self.study_uid, series.uid)
+        present = self.destination.present(r.sop_uid for r in rows)
+        return _Series(series.uid, len(rows), [r for r in rows if r.sop_uid not in present], len(present))
+
+    def fetch(self, series: _Series) -> None:
+        todo = series.todo
+        if todo is not None and not todo:
+            return
+        classes = list(dict.fromkeys(r.sop_class for r in todo or [] if r.sop_class))
+        try:
+            self.client.fetch(self.study_uid, series.uid, todo, self.sink, self.tick, sop_classes=classes)
+        except PacsError as exc:
+            if todo is not None or exc.fault is not Fault.REFUSED:
+                raise
+            log.info("a whole-series fetch was refused (%s): listing the series", exc.detail)
+        else:
+            if todo is not None or series.expected is None or self.arrived(series.uid) >= series.expected:
+                return
+        # a whole-series fetch brought less than announced (or was refused): list and fetch the rest
+        self.fetch(self.plan(_Series(series.uid, series.expected), listed=True))
+
+    def arrived(self, series_uid: str) -> int:
+        return sum(1 for a in list(self.sink.arrivals) if a.series_uid == series_uid)
 
 
 def retrieve(
@@ -89,64 +151,50 @@ def retrieve(
         When ``progress`` raised it; instances received so far are kept.
     """
     start = time.perf_counter()
-    report(progress, 0.0, "Listing instances")
-    listing = list_instances(client, study_uid, series_uids)
-    rows = [r for found in listing.values() for r in found]
-    if not rows:
+    report(progress, 0.0, "Listing series")
+    found = [r for r in client.find("SERIES", Query(study_uid=study_uid)) if isinstance(r, SeriesRow)]
+    counts = {r.series_uid: r.n_instances for r in found}
+    wanted = list(series_uids) if series_uids is not None else list(counts)
+    run = _Run(client, study_uid, destination, progress)
+    plan = [run.plan(_Series(uid, counts.get(uid))) for uid in wanted if uid in counts]
+    if not plan or all(s.expected == 0 for s in plan):
         raise PacsError(node or "node", Fault.NOT_FOUND, f"no instance of study {study_uid} on the node"
                         + (" in the series asked for" if series_uids else ""))
-    present = destination.present(r.sop_uid for r in rows)
-    plan = [(uid, [r for r in found if r.sop_uid not in present], len(found)) for uid, found in listing.items()]
-    plan = [(uid, todo, n) for uid, todo, n in plan if todo]
-    total = sum(len(todo) for _, todo, _ in plan)
-    sink = SopSink(destination)
-    result = RetrieveReport(study_uid, listed=len(rows), already_present=len(present), series=list(listing))
-    stop = threading.Event()
-    lock = threading.Lock()
-
-    def tick() -> None:
-        if stop.is_set():
-            raise Cancelled()
-        with lock:
-            try:
-                done = sink.count
-                report(progress, LISTING_SHARE + (1 - LISTING_SHARE) * done / max(total, 1),
-                       f"{done} of {total} images ({len(present)} already here)")
-            except Cancelled:
-                stop.set()
-                raise
-
-    def fetch(item: tuple[str, list[InstanceRow], int]) -> None:
-        uid, todo, n = item
-        whole = len(todo) == n
-        classes = list(dict.fromkeys(r.sop_class for r in todo if r.sop_class))
-        client.fetch(study_uid, uid, None if whole else todo, sink, tick, sop_classes=classes)
-
+    run.present = sum(s.present for s in plan)
+    run.total = sum(len(s.todo) if s.todo is not None else (s.expected or 0) for s in plan)
+    result = RetrieveReport(study_uid, listed=sum(s.expected or 0 for s in plan), already_present=run.present,
+                            series=[s.uid for s in plan])
     try:
-        tick()
-        if parallel > 1 and len(plan) > 1:
-            with ThreadPoolExecutor(max_workers=min(parallel, len(plan))) as pool:
-                futures = [pool.submit(fetch, item) for item in plan]
-                errors = []
-                for future in futures:
-                    try:
-                        future.result()
-                    except BaseException as exc:  # noqa: BLE001 - stop the others, raise the first
-                        stop.set()
-                        errors.append(exc)
-                if errors:
-                    raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
-        else:
-            for item in plan:
-                fetch(item)
+        run.tick()
+        _each(run, plan, parallel)
     finally:
-        destination.commit(sink.paths)
-        result.received = sink.paths
-        result.bytes = sink.size_bytes
+        destination.commit(run.sink.paths)
+        result.received = run.sink.paths
+        result.bytes = run.sink.size_bytes
         result.seconds = time.perf_counter() - start
-    arrived = {a.sop_uid for a in sink.arrivals}
-    result.missing = sum(1 for _, todo, _ in plan for r in todo if r.sop_uid not in arrived)
+    result.listed = max(result.listed, result.already_present + len(result.received))
+    result.missing = max(0, result.listed - result.already_present - len({a.sop_uid for a in run.sink.arrivals}))
     if result.missing:
-        log.warning("retrieve of a study ended with %d of %d instances missing", result.missing, total)
-    report(progress, 1.0, f"{len(arrived)} images received, {len(present)} already here")
+        log.warning("retrieve of a study ended with %d of %d instances missing", result.missing, result.listed)
+    report(progress, 1.0, f"{len(result.received)} images received, {run.present} already here")
     return result
+
+
+def _each(run: _Run, plan: list[_Series], parallel: int) -> None:
+    """Fetch every series, ``parallel`` at a time; the first failure stops the others."""
+    work: Callable[[_Series], None] = run.fetch
+    if parallel <= 1 or len(plan) <= 1:
+        for series in plan:
+            work(series)
+        return
+    with ThreadPoolExecutor(max_workers=min(parallel, len(plan))) as pool:
+        futures = [pool.submit(work, series) for series in plan]
+        errors: list[BaseException] = []
+        for future in futures:
+            try:
+                future.result()
+            except BaseException as exc:  # noqa: BLE001 - stop the others, raise the first
+                run.stop.set()
+                errors.append(exc)
+    if errors:
+        raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])

@@ -17,7 +17,7 @@ from typing import Any, Self
 
 from workstation.io.pacs.errors import Fault, PacsError
 from workstation.io.pacs.nodes import LocalAE
-from workstation.io.pacs.transfer import SopSink, identity
+from workstation.io.pacs.transfer import SopSink, encoded_instance, identity
 
 log = logging.getLogger(__name__)
 logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
@@ -95,7 +95,7 @@ class StoreServer:
                         del self._routes[uid]
 
     def _on_store(self, event: Any) -> int:
-        raw = event.encoded_dataset(include_meta=True)
+        raw = encoded_instance(event)
         try:
             uids = identity(raw)
         except Exception:  # noqa: BLE001 - an unreadable instance is refused, not raised

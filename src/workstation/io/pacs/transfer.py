@@ -14,14 +14,15 @@ import io
 import logging
 import os
 import re
+import struct
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pydicom
-from pydicom.dataset import Dataset
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class Destination(Protocol):
 
     def present(self, sop_uids: Iterable[str]) -> set[str]: ...
 
+    def held(self, study_uid: str, series_uid: str) -> int: ...
+
     def commit(self, paths: list[Path]) -> None: ...
 
 
@@ -68,6 +71,10 @@ class FolderDestination:
         names = {p.stem for p in self.root.glob("*/*/*.dcm")}
         return {uid for uid in sop_uids if safe_uid(uid) in names}
 
+    def held(self, study_uid: str, series_uid: str) -> int:
+        """How many instances of the series are in the folder already."""
+        return len(list((self.root / safe_uid(study_uid) / safe_uid(series_uid)).glob("*.dcm")))
+
     def commit(self, paths: list[Path]) -> None:
         """Nothing to record: the folder is the record."""
 
@@ -81,6 +88,46 @@ class Arrival:
     series_uid: str
     sop_uid: str
     size: int
+
+
+IMPLEMENTATION_VERSION = "WORKSTATION_1"
+
+
+def _element(group_element: int, vr: bytes, value: bytes) -> bytes:
+    if vr == b"OB":
+        return struct.pack("<HH2sHI", 2, group_element, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", 2, group_element, vr, len(value)) + value
+
+
+def _padded(text: str, pad: bytes) -> bytes:
+    raw = text.encode("ascii")
+    return raw + pad if len(raw) % 2 else raw
+
+
+def part10_header(sop_class: str, sop_instance: str, transfer_syntax: str) -> bytes:
+    """Preamble, ``DICM`` and the file meta information (PS3.10 7.1) of a received instance.
+
+    Written by hand: pydicom's general writer costs about 2 ms per instance, a third of
+    a C-GET's time on a fast link.
+    """
+    elements = [
+        _element(0x0001, b"OB", b"\x00\x01"),
+        _element(0x0002, b"UI", _padded(sop_class, b"\x00")),
+        _element(0x0003, b"UI", _padded(sop_instance, b"\x00")),
+        _element(0x0010, b"UI", _padded(transfer_syntax, b"\x00")),
+        _element(0x0012, b"UI", _padded(PYDICOM_IMPLEMENTATION_UID, b"\x00")),
+        _element(0x0013, b"SH", _padded(IMPLEMENTATION_VERSION, b" ")),
+    ]
+    body = b"".join(elements)
+    return b"\x00" * 128 + b"DICM" + _element(0x0000, b"UL", struct.pack("<I", len(body))) + body
+
+
+def encoded_instance(event: Any) -> bytes:
+    """The Part 10 bytes of a pynetdicom C-STORE event, without decoding its data set."""
+    request = event.request
+    header = part10_header(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID),
+                           str(event.context.transfer_syntax))
+    return header + request.DataSet.getvalue()
 
 
 def identity(raw: bytes) -> tuple[str, str, str]:
@@ -144,12 +191,6 @@ class SopSink:
         if self.on_arrival is not None:
             self.on_arrival(arrival)
         return arrival
-
-    def write_dataset(self, ds: Dataset) -> Arrival:
-        """Store one decoded instance (DICOMweb), encoded as a Part 10 file."""
-        buffer = io.BytesIO()
-        pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
-        return self.write_bytes(buffer.getvalue())
 
     def receive(self, raw: bytes, uids: tuple[str, str, str] | None = None) -> int:
         """Store one received instance; the C-STORE status to answer with."""
