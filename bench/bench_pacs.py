@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from orthanc_server import Orthanc, free_port, start_orthanc  # noqa: E402
+from orthanc_server import Orthanc, free_port, start_orthanc
 
 OUR_AE, MOVESCU_AE = "WSBENCH", "MOVESCU"
 
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         for folder in studies.values():
             orthanc.upload(sorted(folder.rglob("*.dcm")))
         single_study, (single_series,) = uids(studies["single"])
-        multi_study, multi_series = uids(studies["multi"])
+        multi_study, _ = uids(studies["multi"])
         our_port, movescu_port = free_port(), free_port()
         orthanc.register_modality("bench", OUR_AE, our_port)
         orthanc.register_modality("movescu", MOVESCU_AE, movescu_port)

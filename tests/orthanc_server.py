@@ -14,16 +14,17 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 ORTHANC = shutil.which("Orthanc") or ("/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").exists() else None)
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 USER, PASSWORD = "radiology", "s3cret-pass"
 
 
-def missing() -> Optional[str]:
+def missing() -> str | None:
     """Why Orthanc cannot be started here (the Debian package to install), or ``None``."""
     if ORTHANC is None:
         return "Orthanc is not installed (Debian package orthanc)"
@@ -48,23 +49,26 @@ class Orthanc:
     dicom_port: int
     aet: str
     process: subprocess.Popen[bytes]
-    auth: Optional[tuple[str, str]] = None
+    auth: tuple[str, str] | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    verify: str | bool = True
 
     @property
     def url(self) -> str:
+        if self.config.get("SslEnabled"):
+            return f"https://localhost:{self.http_port}"
         return f"http://127.0.0.1:{self.http_port}"
 
     @property
     def dicomweb_url(self) -> str:
         return f"{self.url}/dicom-web"
 
-    def rest(self, method: str, path: str, data: Any = None, *, raw: Optional[bytes] = None) -> Any:
+    def rest(self, method: str, path: str, data: Any = None, *, raw: bytes | None = None) -> Any:
         """Call the REST API; JSON in and out (``raw`` bytes are posted as they are)."""
         import requests
 
         body = raw if raw is not None else (json.dumps(data) if data is not None else None)
-        r = requests.request(method, self.url + path, data=body, auth=self.auth, timeout=60)
+        r = requests.request(method, self.url + path, data=body, auth=self.auth, timeout=60, verify=self.verify)
         r.raise_for_status()
         return r.json() if r.content and r.headers.get("content-type", "").startswith("application/json") else r.content
 
@@ -95,11 +99,13 @@ class Orthanc:
                 self.process.wait(timeout=5)
 
 
-def start_orthanc(folder: Path, *, aet: str = "ORTHANC", users: bool = True, **extra: Any) -> Orthanc:
+def start_orthanc(folder: Path, *, aet: str = "ORTHANC", users: bool = True, ca_file: str = "",
+                  **extra: Any) -> Orthanc:
     """Start Orthanc with storage and configuration in ``folder``; ready when it returns.
 
     ``users`` enables HTTP basic authentication with one registered user
-    (:data:`USER` / :data:`PASSWORD`); ``extra`` overrides configuration keys.
+    (:data:`USER` / :data:`PASSWORD`); ``extra`` overrides configuration keys;
+    ``ca_file`` is the CA that signed its HTTPS certificate (``SslEnabled``).
     """
     why = missing()
     if why:
@@ -132,10 +138,10 @@ def start_orthanc(folder: Path, *, aet: str = "ORTHANC", users: bool = True, **e
     config.update(extra)
     path = folder / "orthanc.json"
     path.write_text(json.dumps(config, indent=2))
-    log = open(folder / "orthanc.log", "wb")
-    process = subprocess.Popen([str(ORTHANC), str(path)], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    server = Orthanc(folder, http_port, dicom_port, aet, process, (USER, PASSWORD) if users else None, config)
+    with open(folder / "orthanc.log", "wb") as log:
+        process = subprocess.Popen([str(ORTHANC), str(path)], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    server = Orthanc(folder, http_port, dicom_port, aet, process, (USER, PASSWORD) if users else None, config,
+                     ca_file or True)
     _wait_ready(server)
     return server
 
@@ -149,7 +155,7 @@ def _wait_ready(server: Orthanc, timeout_s: float = 30.0) -> None:
             text = (server.folder / "orthanc.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"Orthanc exited at start-up:\n{text}")
         try:
-            requests.get(server.url + "/system", auth=server.auth, timeout=1).raise_for_status()
+            requests.get(server.url + "/system", auth=server.auth, timeout=1, verify=server.verify).raise_for_status()
             with socket.create_connection(("127.0.0.1", server.dicom_port), timeout=1):
                 return
         except (requests.RequestException, OSError):

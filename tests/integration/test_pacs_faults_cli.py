@@ -11,7 +11,13 @@ from pathlib import Path
 import pydicom
 import pytest
 from orthanc_server import free_port, orthanc_or_skip
-from pacs_archive import PASSWORD, SECRET_VARIABLE, Archive, assert_same_instances, start_archive
+from pacs_archive import (
+    PASSWORD,
+    SECRET_VARIABLE,
+    Archive,
+    assert_same_instances,
+    start_archive,
+)
 
 from workstation.io.database import StudyDatabase, StudySearch
 from workstation.io.pacs.client import connect
@@ -95,7 +101,7 @@ def test_get_by_move_needs_our_ae_registered(archive: Archive, capsys: pytest.Ca
                            f"refused to send to AE 'STRANGER' (status 0xC000, no sub-operation started): register AE "
                            f"'STRANGER' on the PACS with our host and port {port}")
     archive.orthanc.register_modality("cli", "WSMOVE", port)
-    code, out, err = batch(capsys, *args, "--aet", "WSMOVE")
+    code, _, err = batch(capsys, *args, "--aet", "WSMOVE")
     assert code == 0, err
     assert_same_instances((tmp_path / "moved").rglob("*.dcm"), archive.originals, archive.uids("perfusion"))
 

@@ -10,7 +10,13 @@ import numpy as np
 import pydicom
 import pytest
 from orthanc_server import free_port
-from pacs_archive import PASSWORD, SECRET_VARIABLE, Archive, assert_same_instances, start_archive
+from pacs_archive import (
+    PASSWORD,
+    SECRET_VARIABLE,
+    Archive,
+    assert_same_instances,
+    start_archive,
+)
 
 from workstation.core.progress import Cancelled
 from workstation.io import dicom
@@ -18,7 +24,13 @@ from workstation.io.database import StudyDatabase
 from workstation.io.pacs.cache import StudyCache
 from workstation.io.pacs.client import connect
 from workstation.io.pacs.nodes import LocalAE, Node
-from workstation.io.pacs.query import InstanceRow, PatientRow, Query, SeriesRow, StudyRow
+from workstation.io.pacs.query import (
+    InstanceRow,
+    PatientRow,
+    Query,
+    SeriesRow,
+    StudyRow,
+)
 from workstation.io.pacs.retrieve import retrieve
 from workstation.io.pacs.scp import StoreServer
 from workstation.io.pacs.send import collect, send
@@ -207,7 +219,7 @@ def test_an_instance_of_a_class_not_proposed_up_front_still_arrives_by_c_get(
         ds = pydicom.dcmread(path)
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = study, series, pydicom.uid.generate_uid()
         if k == 1:  # ophthalmic photography: not among the classes a whole-series C-GET proposes
-            ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.77.1.5.1"
+            ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.UID("1.2.840.10008.5.1.4.1.1.77.1.5.1")
         target = tmp_path / "rare" / f"{k}.dcm"
         target.parent.mkdir(exist_ok=True)
         ds.save_as(target, enforce_file_format=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
 import keyring
 import keyring.backend
@@ -12,13 +13,20 @@ import keyring.errors
 import pytest
 
 from workstation.io.pacs import credentials
-from workstation.io.pacs.config import PacsSettings, ini_group, read_settings_file, settings_from, unescape_qt
+from workstation.io.pacs.config import (
+    PacsSettings,
+    ini_group,
+    read_settings_file,
+    settings_from,
+    unescape_qt,
+)
 from workstation.io.pacs.errors import Fault, PacsError
 from workstation.io.pacs.nodes import (
     Auth,
     DicomWebNode,
     DimseNode,
     LocalAE,
+    Node,
     Tls,
     node_from_dict,
     node_to_dict,
@@ -74,7 +82,7 @@ def test_bad_server_strings_name_the_fault(text: str, words: str) -> None:
 
 
 def test_named_nodes_round_trip_through_json() -> None:
-    nodes = [
+    nodes: list[Node] = [
         DimseNode("Main PACS", "ORTHANC", "10.0.0.5", 4242, retrieve="move", timeout_s=12.0),
         DicomWebNode("Cloud", "https://cloud.example.org/dicom-web", Auth("bearer"),
                      Tls(ca_file="/etc/ssl/ca.pem"), parallel=6),
@@ -216,11 +224,10 @@ def test_settings_file_is_read_without_qt(tmp_path: Any) -> None:
 
 
 def test_file_meta_of_received_instances_matches_pydicoms_writer() -> None:
-    import io
-
     from pydicom.dataset import FileMetaDataset
+    from pydicom.filebase import DicomBytesIO
     from pydicom.filewriter import write_file_meta_info
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 
     from workstation.io.pacs.transfer import IMPLEMENTATION_VERSION, part10_header
 
@@ -228,10 +235,10 @@ def test_file_meta_of_received_instances_matches_pydicoms_writer() -> None:
                                    ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.3.44", "1.2.840.10008.1.2.4.90")):
         meta = FileMetaDataset()
         meta.FileMetaInformationVersion = b"\x00\x01"
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop
-        meta.TransferSyntaxUID = syntax
+        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = UID(sop_class), UID(sop)
+        meta.TransferSyntaxUID = UID(syntax)
         meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
         meta.ImplementationVersionName = IMPLEMENTATION_VERSION
-        reference = io.BytesIO()
+        reference = DicomBytesIO()
         write_file_meta_info(reference, meta, enforce_standard=True)
         assert part10_header(sop_class, sop, syntax) == b"\x00" * 128 + b"DICM" + reference.getvalue()

@@ -31,7 +31,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_series(mr, root / "mr", modality="MR", intercept=0.0, series_description="T1 axial",
                  tags={**patient_tags("Smith^Anna", "P-77", study_date="20230610", accession="ACC-5"),
                        "BodyPartExamined": "BRAIN"})
-    shutil.copy(get_testdata_file("rtplan.dcm"), root / "mr" / "plan.dcm")
+    shutil.copy(str(get_testdata_file("rtplan.dcm")), root / "mr" / "plan.dcm")
     return {"root": root, "chest": root / "chest", "mr": root / "mr"}
 
 
@@ -66,7 +66,7 @@ def test_records_hold_series_body_part_and_other_objects(db: StudyDatabase) -> N
     chest = db.search(StudySearch(patient_id="DEMO-0001"))[0]
     assert chest.modalities == ("CT",) and chest.n_instances == 46 and chest.cached_bytes == 0
     assert chest.series[0].body_part == "CHEST" and chest.study_date == date(2024, 1, 15)
-    plan = pydicom.dcmread(get_testdata_file("rtplan.dcm"))
+    plan = pydicom.dcmread(str(get_testdata_file("rtplan.dcm")))
     record = db.study(str(plan.StudyInstanceUID))
     assert record is not None and [s.modality for s in record.series] == ["RTPLAN"]
     assert not record.series[0].is_image

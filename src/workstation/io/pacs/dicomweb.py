@@ -225,7 +225,8 @@ class LiteralWildcardSession(requests.Session):
 
     dicomweb-client percent-encodes ``*``, and Orthanc 1.10 does not decode query
     values.  ``warned`` is set when a response carries a ``Warning`` header (a server
-    saying it left results out, PS3.18 8.3.4.4).
+    saying it left results out, PS3.18 8.3.4.4).  The session's ``verify`` is applied
+    to every request.
     """
 
     warned = False
@@ -240,6 +241,10 @@ class LiteralWildcardSession(requests.Session):
         if isinstance(url, str) and "?" in url:
             head, _, query = url.partition("?")
             url = f"{head}?{query.replace('%2A', '*')}"
+        if kwargs.get("verify") is None:
+            # the node's CA file (or "don't verify") must win over $REQUESTS_CA_BUNDLE,
+            # which requests would otherwise prefer to the session's setting
+            kwargs["verify"] = self.verify
         return super().request(method, url, *args, **kwargs)
 
 
