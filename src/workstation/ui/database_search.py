@@ -26,7 +26,7 @@ from workstation.io.database import StudySearch
 from workstation.io.database_rows import StudyRecord
 from workstation.io.dicom_scan import ScanResult
 from workstation.io.pacs.query import parse_date_range
-from workstation.ui.pacs_query import MODALITIES
+from workstation.ui.pacs_query import MODALITIES, display_name
 from workstation.ui.pacs_service import PacsService
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -111,7 +111,7 @@ class DatabaseDock(QDockWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(records))
         for row, record in enumerate(records):
-            values = (record.patient_name, record.patient_id,
+            values = (display_name(record.patient_name), record.patient_id,
                       record.study_date.isoformat() if record.study_date else "", "/".join(record.modalities),
                       record.description, record.accession, record.n_instances,
                       "cache" if record.cached_bytes else "your folder")

@@ -36,6 +36,13 @@ MODALITIES = ("", "CT", "MR", "PT", "NM", "US", "MG", "CR", "DX", "XA", "RF", "S
 DATE_PRESETS = {"any date": None, "today": 0, "last 7 days": 7, "last 30 days": 30, "last year": 365}
 
 
+def display_name(name: str) -> str:
+    """A DICOM person name for people: ``DOE^JANE^^DR`` -> ``DOE, JANE``."""
+    parts = [p.strip() for p in name.split("=")[0].split("^")]
+    family, given = (parts + ["", ""])[:2]
+    return f"{family}, {given}" if family and given else family or given
+
+
 def _date_text(dicom: str) -> str:
     return f"{dicom[:4]}-{dicom[4:6]}-{dicom[6:8]}" if len(dicom) == 8 else dicom
 
@@ -155,7 +162,7 @@ class ResultTree(QTreeWidget):
         for row in rows:
             parent = patients.get(row.patient_id)
             if parent is None:
-                parent = _Item([row.patient_name or "(no name)", row.patient_id, "", "", "", "", ""])
+                parent = _Item([display_name(row.patient_name) or "(no name)", row.patient_id, "", "", "", "", ""])
                 parent.setData(0, KIND_ROLE, "patient")
                 patients[row.patient_id] = parent
                 self.addTopLevelItem(parent)
@@ -169,8 +176,9 @@ class ResultTree(QTreeWidget):
             parent.addChild(item)
             self._study_items[row.study_uid] = item
         for patient in patients.values():
-            images = [int(child.text(6) or 0) for child in _children(patient)]
-            patient.setText(6, str(sum(images)))
+            studies = _children(patient)
+            patient.setText(2, max(child.text(2) for child in studies))  # the latest study sorts the patient
+            patient.setText(6, str(sum(int(child.text(6) or 0) for child in studies)))
             patient.setExpanded(True)
         self.setSortingEnabled(True)
 
