@@ -89,8 +89,9 @@ def _shoot(out: Path, work: Path) -> int:
         dialog.results.clearSelection()
         item.setSelected(True)
         dialog.retrieve(open_after=True)
-        _wait(app, lambda: window.context.volume is not None)
-        window.context.jobs.wait(30000)
+        context = window.context
+        _wait(app, lambda: context.volume is not None)
+        context.jobs.wait(30000)
         for _ in range(30):
             app.processEvents()
         dialog.raise_()
