@@ -55,9 +55,10 @@ def _shoot(out: Path, work: Path) -> int:
 
     from workstation.analyses.panel_api import ViewerContext
     from workstation.compute.backend import cpu_backend
-    from workstation.io.pacs.nodes import Auth, DicomWebNode, DimseNode
+    from workstation.io.pacs.nodes import Auth, DicomWebNode, DimseNode, Node
     from workstation.jobs.runner import JobRunner
     from workstation.ui.main_window import MainWindow
+    from workstation.ui.pacs_query import KIND_ROLE
     from workstation.ui.theme import apply_dark_theme
 
     orthanc = start_orthanc(work / "orthanc")
@@ -74,7 +75,7 @@ def _shoot(out: Path, work: Path) -> int:
         service = window.pacs.service
         from dataclasses import replace
 
-        nodes = [DimseNode("Radiology PACS", orthanc.aet, "127.0.0.1", orthanc.dicom_port),
+        nodes: list[Node] = [DimseNode("Radiology PACS", orthanc.aet, "127.0.0.1", orthanc.dicom_port),
                  DicomWebNode("Radiology DICOMweb", orthanc.dicomweb_url, Auth("basic", USER))]
         service.save(replace(service.config, nodes=nodes))
         dialog = window.pacs.show_dialog()
@@ -85,7 +86,7 @@ def _shoot(out: Path, work: Path) -> int:
         chest = next(uid for uid, row in dialog.results.studies.items() if row.patient_id == "DEMO-0001")
         item = dialog.results.study_item(chest)
         item.setExpanded(True)
-        _wait(app, lambda: item.childCount() == 1 and item.child(0).data(0, 0x0101) == "series")
+        _wait(app, lambda: item.childCount() == 1 and (item.child(0) or item).data(0, KIND_ROLE) == "series")
         dialog.results.clearSelection()
         item.setSelected(True)
         dialog.retrieve(open_after=True)

@@ -26,7 +26,7 @@ from workstation.io.database import StudySearch
 from workstation.io.database_rows import StudyRecord
 from workstation.io.dicom_scan import ScanResult
 from workstation.io.pacs.query import parse_date_range
-from workstation.ui.pacs_query import MODALITIES, display_name
+from workstation.ui.pacs_query import MODALITIES, display_name, mark_invalid
 from workstation.ui.pacs_service import PacsService
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -100,10 +100,9 @@ class DatabaseDock(QDockWidget):
         try:
             criteria = self.criteria()
         except ValueError as exc:
-            self.dates.setToolTip(str(exc))
-            self.dates.setStyleSheet("border: 1px solid #ff7b72")
+            mark_invalid(self.dates, str(exc))
             return
-        self.dates.setStyleSheet("")
+        mark_invalid(self.dates, None)
         self.show_records(self.service.database.search(criteria))
 
     def show_records(self, records: list[StudyRecord]) -> None:

@@ -43,6 +43,12 @@ def display_name(name: str) -> str:
     return f"{family}, {given}" if family and given else family or given
 
 
+def mark_invalid(edit: QLineEdit, error: str | None) -> None:
+    """Outline a field in red with the reason as its tool tip (``None`` clears it)."""
+    edit.setToolTip(error or "")
+    edit.setStyleSheet("border: 1px solid #ff7b72" if error else "")
+
+
 def _date_text(dicom: str) -> str:
     return f"{dicom[:4]}-{dicom[4:6]}-{dicom[6:8]}" if len(dicom) == 8 else dicom
 
@@ -107,10 +113,9 @@ class QueryForm(QWidget):
         try:
             query = self.query()
         except ValueError as exc:
-            self.dates.setToolTip(str(exc))
-            self.dates.setStyleSheet("border: 1px solid #ff7b72")
+            mark_invalid(self.dates, str(exc))
             return
-        self.dates.setStyleSheet("")
+        mark_invalid(self.dates, None)
         self.search_requested.emit(query)
 
 
