@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.io.pacs.errors import PacsError
-from workstation.io.pacs.nodes import LocalAE, check_ae_title
+from workstation.io.pacs.nodes import LocalAE, Node, check_ae_title
 from workstation.io.pacs.query import Query, SeriesRow, StudyRow
 from workstation.ui.pacs_nodes import NodeList
 from workstation.ui.pacs_query import QueryForm, ResultTree
@@ -50,6 +50,7 @@ class PacsDialog(QDialog):
         self.resize(1180, 640)
         self.service = service
         self.retrieval = StudyRetrieval(service, self)
+        self.results_node: Node | None = None
         self.retrieval.study_opened.connect(self.study_opened)
         self.retrieval.study_done.connect(self._study_done)
         self.nodes = NodeList(service)
@@ -99,24 +100,28 @@ class PacsDialog(QDialog):
         if node is None:
             self.status.setText("Add a PACS node first.")
             return
-        query = query if query is not None else self.form.query()
+        try:
+            query = query if query is not None else self.form.query()
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return
         self.status.setText(f"Searching {node.name}…")
 
         def work(progress: Any) -> list[StudyRow]:
             return [r for r in self.service.client(node).find("STUDY", query) if isinstance(r, StudyRow)]
 
-        self.service.run(f"Query {node.name}", work, self._found, self._failed)
+        self.service.run(f"Query {node.name}", work, lambda rows: self._found(node, rows), self._failed)
 
-    def _found(self, rows: list[StudyRow]) -> None:
+    def _found(self, node: Node, rows: list[StudyRow]) -> None:
+        self.results_node = node  # series listings and retrieves go to the node that answered
         self.results.set_studies(rows)
-        node = self.nodes.current()
-        self.status.setText(f"{len(rows)} studies on {node.name if node else 'the node'}")
+        self.status.setText(f"{len(rows)} studies on {node.name}")
 
     def _failed(self, error: str) -> None:
         self.status.setText(error.partition(": ")[2] or error)
 
     def _list_series(self, study_uid: str) -> None:
-        node = self.nodes.current()
+        node = self.results_node
         if node is None:
             return
 
@@ -128,7 +133,7 @@ class PacsDialog(QDialog):
 
     def retrieve(self, open_after: bool) -> None:
         """Retrieve the selected patients, studies or series into the cache."""
-        node = self.nodes.current()
+        node = self.results_node
         chosen = self.results.selection()
         if node is None or not chosen:
             self.status.setText("Select studies or series to retrieve.")

@@ -75,7 +75,7 @@ class StudyRetrieval(QObject):
         from workstation.io.pacs.retrieve import retrieve
 
         def work(progress: Any) -> Any:
-            client = self.service.client(pending.node)
+            client = self.service.client(pending.node, retrieving=True)
             return retrieve(client, study_uid, self.service.cache, series_uids=[row.series_uid], progress=progress,
                             node=pending.node.label)
 

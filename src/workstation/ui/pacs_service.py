@@ -121,9 +121,9 @@ class PacsService(QObject):
         self.stop_server()
 
     # -- clients and jobs -------------------------------------------------------------------
-    def client(self, node: Node) -> Client:
-        """The client of ``node`` (our storage SCP started first for a C-MOVE node)."""
-        needs_server = not isinstance(node, DicomWebNode) and node.retrieve == "move"
+    def client(self, node: Node, *, retrieving: bool = False) -> Client:
+        """The client of ``node``; for a retrieve from a C-MOVE node our storage SCP runs first."""
+        needs_server = retrieving and not isinstance(node, DicomWebNode) and node.retrieve == "move"
         return connect(node, self.config.local, self.store_server() if needs_server else None)
 
     def run(self, title: str, work: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
