@@ -17,6 +17,7 @@ from workstation.ui.job_dock import JobDock
 from workstation.ui.load_report import LoadReportDock
 from workstation.ui.loading import StudyLoader
 from workstation.ui.mpr import LAYOUTS, ViewerArea
+from workstation.ui.pacs_menu import install_pacs
 from workstation.ui.panels import AnalysisDocks
 from workstation.ui.settings import Settings
 from workstation.ui.study_browser import StudyBrowser
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        self.pacs = install_pacs(self)
         self._restore()
 
     # -- construction ---------------------------------------------------------------
