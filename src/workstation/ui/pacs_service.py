@@ -9,6 +9,7 @@ routing rules ask for on studies pushed to us (one job per study).
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from workstation.analyses.panel_api import ViewerContext
-from workstation.core.paths import data_dir
+from workstation.core.paths import data_dir, folder_problem, unwritable_message, user_folder
 from workstation.io.database import StudyDatabase
 from workstation.io.database_rows import StudyRecord
 from workstation.io.dicom_scan import ScanResult
@@ -29,6 +30,7 @@ from workstation.io.pacs.routing import route
 from workstation.io.pacs.scp import StoreServer
 from workstation.jobs.runner import Job
 from workstation.ui.pacs_settings import load_pacs_settings, save_pacs_settings
+from workstation.ui.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class PacsService(QObject):
     settings_changed = Signal()
     database_changed = Signal()
 
-    def __init__(self, context: ViewerContext, settings: QSettings | None = None, *,
+    def __init__(self, context: ViewerContext, settings: Settings | QSettings | None = None, *,
                  database: StudyDatabase | None = None, cache_root: str | Path | None = None,
                  results_dir: str | Path | None = None, stable_s: float = DEFAULT_STABLE_S) -> None:
         super().__init__()
@@ -49,15 +51,32 @@ class PacsService(QObject):
         self.config = load_pacs_settings(settings)
         for problem in self.config.problems:
             log.warning("PACS settings: %s", problem)
-        self.database = database or StudyDatabase()
-        self.cache = StudyCache(self.database, cache_root, limit_bytes=self.limit_bytes)
-        self.results_dir = Path(results_dir) if results_dir is not None else data_dir() / "results"
+        self.database, self.cache = self._open_store(database, cache_root)
+        default_results = data_dir() / "results" if not folder_problem(data_dir()) else self.cache.root.parent / "results"
+        self.results_dir = Path(results_dir) if results_dir is not None else default_results
         self.stable_s = stable_s
         self._server: StoreServer | None = None
         self._listener: Listener | None = None
         self.study_received.connect(self._route)
         if self.config.listen:
             self.start_listening(report=False)
+
+    def _open_store(self, database: StudyDatabase | None,
+                    cache_root: str | Path | None) -> tuple[StudyDatabase, StudyCache]:
+        """The study database and retrieve cache in the user's folders or, where those cannot
+        be written (a read-only home), in a temporary folder for this session only, saying
+        which folder and which variable would fix it."""
+        try:
+            db = database or StudyDatabase()
+            return db, StudyCache(db, cache_root, limit_bytes=self.limit_bytes)
+        except OSError as exc:
+            folder = user_folder("data" if folder_problem(data_dir()) else "cache")
+            reason = folder_problem(folder.path) or exc.strerror or type(exc).__name__
+            log.warning("%s; the local study database and the PACS cache are kept for this session only",
+                        unwritable_message(folder, reason))
+            session = Path(tempfile.mkdtemp(prefix="workstation-session-"))
+            db = database or StudyDatabase(session / "studies.sqlite")
+            return db, StudyCache(db, session / "cache", limit_bytes=self.limit_bytes)
 
     @property
     def limit_bytes(self) -> int:
