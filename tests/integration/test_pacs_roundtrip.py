@@ -159,7 +159,7 @@ def test_retrieve_into_the_cache_indexes_and_reopens_the_study(archive: Archive,
 @pytest.fixture(scope="module")
 def seg_file(archive: Archive, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DICOM SEG of the chest CT written by the application's own SEG writer."""
-    from workstation.analyses.segmentation.export import write_dicom_seg
+    from workstation.analyses.segmentation.artifacts import write_dicom_seg
 
     files = archive.files["chest"]
     volume = dicom.load(files[0].parent)

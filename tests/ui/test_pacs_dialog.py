@@ -146,7 +146,7 @@ def test_local_database_reopens_without_the_pacs_and_send_names_the_node(
     monkeypatch.undo()
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg_data_home"))
 
-    from workstation.analyses.segmentation.export import write_dicom_seg
+    from workstation.analyses.segmentation.artifacts import write_dicom_seg
 
     labels = np.zeros(reopened.shape, np.uint8)
     labels[10:20, 200:260, 220:300] = 1
