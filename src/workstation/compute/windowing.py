@@ -6,6 +6,8 @@ The mapping is the DICOM linear VOI LUT (PS3.3 C.11.2.1.2) for 8-bit output, wri
 out so that a test can compute the expected pixel of any value by hand::
 
     y = clip(((x - (c - 0.5)) / (w - 1) + 0.5) * 255, 0, 255)
+
+(``window_values`` maps onto 0-65535 the same way for 16-bit output.)
 """
 
 from __future__ import annotations
@@ -48,12 +50,20 @@ def window_to_uint8(values: NDArray[Any], width: float, level: float, xp: Any = 
 
     ``xp`` is the array namespace of ``values`` (``numpy`` or ``cupy``).
     """
+    return window_values(values, width, level, np.uint8, xp=xp)
+
+
+def window_values(values: NDArray[Any], width: float, level: float, dtype: Any = np.uint8,
+                  xp: Any = np) -> NDArray[Any]:
+    """The same linear window onto the full range of ``dtype``: 0-255 for ``uint8``,
+    0-65535 for ``uint16`` (16-bit PNG exports keep the finer grey steps)."""
+    top = float(np.iinfo(dtype).max)
     w = max(float(width), 1.0)
-    scale = 255.0 / max(w - 1.0, 1e-6)
-    offset = (0.5 - (float(level) - 0.5) / max(w - 1.0, 1e-6)) * 255.0
+    scale = top / max(w - 1.0, 1e-6)
+    offset = (0.5 - (float(level) - 0.5) / max(w - 1.0, 1e-6)) * top
     out = xp.asarray(values, dtype=xp.float32) * xp.float32(scale) + xp.float32(offset)
-    xp.clip(out, 0.0, 255.0, out=out)
-    return xp.rint(out).astype(xp.uint8)
+    xp.clip(out, 0.0, top, out=out)
+    return xp.rint(out).astype(dtype)
 
 
 def default_window(array: NDArray[Any], modality: str = "") -> tuple[float, float]:

@@ -57,6 +57,8 @@ TABLE_MESSAGE = 60  # characters of a message in the table; the whole message fo
 # status); it is imported only when the parser is built.  To add a command, add a module
 # and one line here; an analysis declares its own in its registry entry (``commands``).
 COMMANDS: dict[str, str] = {
+    "export": "workstation.jobs.export_cli",
+    "pacs": "workstation.jobs.pacs_cli",
     "report": "workstation.analyses.report_cli",
 }
 
@@ -94,13 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the registered analyses and their parameters")
     run = sub.add_parser("run", help="run an analysis on every study under PATH")
     run.add_argument("analysis", choices=names(), help="registered analysis")
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM files or folders")
+    run.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="DICOM files or folders")
     run.add_argument("--out", required=True, type=Path, help="output folder")
     run.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--inputs", type=Path, default=None, metavar="FILE.csv",
                      help="per-study parameters: a StudyInstanceUID column and one column per parameter")
     run.add_argument("--dask", default=None, metavar="local[:N]|ADDRESS", help="run studies on a Dask cluster")
+    from workstation.jobs.pacs_run import add_run_options
+
+    add_run_options(run)
     for name, module_name in all_commands().items():
         module = importlib.import_module(module_name)
         module.add_arguments(sub.add_parser(name, help=module.HELP))
@@ -220,6 +225,8 @@ def _writable(out: Path) -> Optional[str]:
 
 def _run(args: argparse.Namespace) -> int:
     from workstation.io.dicom import scan
+    from workstation.io.pacs.errors import PacsError
+    from workstation.jobs.pacs_run import check_run_options, send_results, study_for_run
 
     analysis = get(args.analysis)
     try:
@@ -227,9 +234,10 @@ def _run(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         _say(f"workstation-batch: {exc}")
         return 2
+    conflict = check_run_options(args)
     missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        _say(f"workstation-batch: no such file or folder: {', '.join(missing)}")
+    if conflict or missing:
+        _say(f"workstation-batch: {conflict or 'no such file or folder: ' + ', '.join(missing)}")
         return 2
     add_safe_root(args.out)  # results are named by study UID and analysis: no patient data
     problem = _writable(args.out)
@@ -239,10 +247,17 @@ def _run(args: argparse.Namespace) -> int:
     for leftover in clean_stale(args.out):
         log.info("removed %s, left by an interrupted run", leftover)
     start = time.perf_counter()
-    found = scan(args.paths)
-    for problem_file in found.problems:
-        _say(f"skipped {problem_file.path.name}: {problem_file.reason} (in {problem_file.path.parent})")
-    studies = [s for s in found.studies if s.series]  # objects without images are no analysis's input
+    if args.pacs:
+        try:
+            studies = [study_for_run(args)]
+        except PacsError as exc:
+            _say(f"workstation-batch: {exc}")
+            return exc.exit_code
+    else:
+        found = scan(args.paths)
+        for problem_file in found.problems:
+            _say(f"skipped {problem_file.path.name}: {problem_file.reason} (in {problem_file.path.parent})")
+        studies = [s for s in found.studies if s.series]  # objects without images are no analysis's input
     if not studies:
         where = ", ".join(str(p) for p in args.paths)
         _say(f"workstation-batch: no DICOM studies found in {where} "
@@ -270,7 +285,14 @@ def _run(args: argparse.Namespace) -> int:
         return INTERRUPTED
     print(redact(summary_table(outcomes)))
     print(f"total {time.perf_counter() - start:.1f} s")
-    return 0 if all(o.ok for o in outcomes) else 1
+    ok = all(o.ok for o in outcomes)
+    if args.send_results:
+        try:
+            ok = send_results(args, outcomes) == 0 and ok
+        except PacsError as exc:
+            _say(f"workstation-batch: sending results: {exc}")
+            return exc.exit_code
+    return 0 if ok else 1
 
 
 def _describe_device(setting: Optional[str]) -> str:

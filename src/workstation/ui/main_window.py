@@ -12,10 +12,12 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageB
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.study import Series
+from workstation.ui.export_dialog import open_export_dialog
 from workstation.ui.job_dock import JobDock
 from workstation.ui.load_report import LoadReportDock
 from workstation.ui.loading import StudyLoader
 from workstation.ui.mpr import LAYOUTS, ViewerArea
+from workstation.ui.pacs_menu import install_pacs
 from workstation.ui.panels import AnalysisDocks
 from workstation.ui.report_dock import ReportDock
 from workstation.ui.settings import Settings
@@ -60,6 +62,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        self.pacs = install_pacs(self)
+        self.report_dock.sender = self.pacs.send_to_pacs
         self._restore()
 
     # -- construction ---------------------------------------------------------------
@@ -93,6 +97,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo chest CT", self.open_demo, "Ctrl+D")
         file_menu.addSeparator()
+        self._action(file_menu, "&Export…", lambda: open_export_dialog(self.context, self.area, self), "Ctrl+E")
+        file_menu.addSeparator()
         self._action(file_menu, "&Models folder…", self.choose_models_folder, "Ctrl+Shift+M")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
@@ -116,7 +122,7 @@ class MainWindow(QMainWindow):
         self.analysis_docks = AnalysisDocks(self, self.context, self.analyses_menu)
         self.report_dock = ReportDock(self.context, self.analysis_docks, lambda: self.area.views, self.settings, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.report_dock)
-        self.report_dock.toggleViewAction().setShortcut(QKeySequence("Alt+5"))
+        self.report_dock.toggleViewAction().setShortcut(QKeySequence("Alt+6"))
         bar.addMenu(self.report_dock.menu(self))
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard and mouse", self.show_help, QKeySequence.StandardKey.HelpContents)

@@ -49,7 +49,7 @@ register(
 SHORTCUTS = {
     "mark": "K", "insert": "Ctrl+I", "update": "Ctrl+U", "next": "Ctrl+PgDown", "previous": "Ctrl+PgUp",
     "save": "Ctrl+S", "preliminary": "Ctrl+Alt+P", "sign": "Ctrl+Alt+S", "addendum": "Ctrl+Alt+A",
-    "export": "Ctrl+E", "copy": "Ctrl+Alt+C",
+    "export": "Ctrl+E", "copy": "Ctrl+Alt+C", "send": "Ctrl+Alt+Shift+S",
 }
 
 
@@ -78,6 +78,7 @@ class ReportDock(QDockWidget):
         self.images: dict[str, NDArray[np.uint8]] = {}
         self.current = 3  # findings
         self.last_export: Optional[ReportFiles] = None
+        self.sender: Any = None  # the PACS "send" command (SendToPacs), when the application has one
         self.watcher = ResultWatcher(docks, self)
         self.voice = VoiceInput(self._recognizer, self)
         self._build()
@@ -155,7 +156,7 @@ class ReportDock(QDockWidget):
             ("previous", "Previous section", self.previous_section), ("save", "Save", lambda: self.save()),
             ("preliminary", "Preliminary", self.mark_preliminary), ("sign", "Sign", self.sign),
             ("addendum", "Addendum", self.add_addendum), ("export", "Export", self.export),
-            ("copy", "Copy for RIS", self.copy_for_ris),
+            ("copy", "Copy for RIS", self.copy_for_ris), ("send", "Send report to PACS", self.send_to_pacs),
         ):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(SHORTCUTS[name]))
@@ -409,8 +410,9 @@ class ReportDock(QDockWidget):
             return
         self.save(action="addendum")
 
-    def export(self, folder: Optional[Path] = None) -> None:
-        """Write PDF, SR, KOS, text and HTML (Ctrl+E) in a background job."""
+    def export(self, folder: Optional[Path] = None,
+               then: Optional[Callable[[ReportFiles], None]] = None) -> None:
+        """Write PDF, SR, KOS, text and HTML (Ctrl+E) in a background job (``then(files)`` after)."""
         report, study = self.save(quiet=True) if self.report is not None else None, self.context.study
         if report is None or study is None:
             self._say("Open a study first.")
@@ -422,13 +424,43 @@ class ReportDock(QDockWidget):
         def work(backend: Any, progress: Any) -> ReportFiles:
             return write_outputs(report, target, header, images, files, reader, letterhead)
 
-        self.context.run_job("Export report", work, self._exported, lambda e: self._say(f"Export failed: {e}"))
+        def done(files: ReportFiles) -> None:
+            self._exported(files)
+            if then is not None:
+                then(files)
+
+        self.context.run_job("Export report", work, done, lambda e: self._say(f"Export failed: {e}"))
 
     def _exported(self, files: ReportFiles) -> None:
         self.last_export = files
         if self.report is not None:
             self.audit.record("export", self.report.study_uid, files.kinds(), self.reader)
         self._say(f"Exported {files.kinds()} to {files.all[0].parent if files.all else '-'}.")
+
+    def send_to_pacs(self, node: Any = None) -> None:
+        """Export, then send the report's SR and KOS to a PACS node after a confirmation naming it."""
+        if self.sender is None:
+            self._say("Sending needs a configured PACS (PACS menu).")
+            return
+        nodes = list(self.sender.service.nodes)
+        if node is None and not nodes:
+            self._say("No PACS node is configured (PACS > Query / retrieve).")
+            return
+        if node is None:
+            names = [n.name for n in nodes]
+            name, ok = (names[0], True) if len(names) == 1 else QInputDialog.getItem(
+                self, "Send report to PACS", "Send the report to:", names, 0, False)
+            if not ok:
+                return
+            node = nodes[names.index(name)]
+        chosen = node
+
+        def send(files: ReportFiles) -> None:
+            self.sender.send_paths(files.dicom, chosen)
+            if self.report is not None:
+                self.audit.record("send", self.report.study_uid, f"{files.kinds()} to {chosen.name}", self.reader)
+
+        self.export(then=send)
 
     def _default_folder(self) -> Path:
         from workstation.io.writers import results_folder_beside

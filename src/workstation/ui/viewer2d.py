@@ -23,7 +23,7 @@ from workstation.core.volume import Volume
 from workstation.ui.measure_tools import Measurement, MeasurementLayer, cosmetic_pen
 from workstation.ui.colour_bar import paint_colour_bar
 from workstation.ui.overlay_render import render_overlays
-from workstation.ui.slice_geometry import SlicePlane
+from workstation.core.slice_geometry import SlicePlane
 from workstation.ui.view_annotations import Annotations, paint_annotations
 from workstation.ui.view_state import ViewState
 from workstation.compute.windowing import PRESETS, drag_window, window_to_uint8
