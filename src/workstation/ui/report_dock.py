@@ -193,9 +193,16 @@ class ReportDock(QDockWidget):
         return str(name or os_user())
 
     def _pick_template(self) -> Template:
-        modality = self.context.series.modality if self.context.series is not None else ""
-        chosen = [t for t in self.templates.templates.values() if t.modality == modality]
-        return chosen[0] if chosen else next(iter(self.templates.templates.values()))
+        """The template of the series' modality whose title words best match the study and series descriptions."""
+        import re
+
+        series, study = self.context.series, self.context.study
+        modality = series.modality if series is not None else ""
+        words = set(re.findall(r"[a-z]+", " ".join(
+            [study.description if study else "", series.description if series else ""]).lower()))
+        chosen = [t for t in self.templates.templates.values() if t.modality == modality] \
+            or list(self.templates.templates.values())
+        return max(chosen, key=lambda t: len(words & set(re.findall(r"[a-z]+", t.title.lower()))))
 
     def _on_study(self, study: Any) -> None:
         if self.report is not None and self.report.version == 0 and not self.report.is_final:
