@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from PySide6.QtCore import QObject, Signal
 
+from workstation.core.key_images import KeyImageRecord
 from workstation.core.overlays import LabelOverlay, Overlay, Roi
 from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
@@ -31,6 +32,8 @@ class ViewerContext(QObject):
     voxel_clicked = Signal(object)  # (z, y, x) where the user clicked in a 2D view
     roi_changed = Signal(object)  # Roi | None
     message = Signal(str, str)  # (title, text) for the status bar / a message box
+    key_images_changed = Signal()
+    key_image_requested = Signal(str)  # caption: mark the image shown as a key image
 
     def __init__(self, jobs: Optional[JobRunner] = None) -> None:
         super().__init__()
@@ -40,6 +43,7 @@ class ViewerContext(QObject):
         self._volume: Optional[Volume] = None
         self._overlays: dict[str, Overlay] = {}
         self._roi: Optional[Roi] = None
+        self._key_images: list[KeyImageRecord] = []
 
     # -- what is loaded -------------------------------------------------------------
     @property
@@ -89,6 +93,24 @@ class ViewerContext(QObject):
     def set_roi(self, roi: Optional[Roi]) -> None:
         self._roi = roi
         self.roi_changed.emit(roi)
+
+    # -- key images -----------------------------------------------------------------
+    @property
+    def key_images(self) -> tuple[KeyImageRecord, ...]:
+        """The key images marked on the loaded study, in the order marked."""
+        return tuple(self._key_images)
+
+    def set_key_images(self, records: tuple[KeyImageRecord, ...]) -> None:
+        self._key_images = list(records)
+        self.key_images_changed.emit()
+
+    def add_key_image(self, record: KeyImageRecord) -> None:
+        self._key_images.append(record)
+        self.key_images_changed.emit()
+
+    def request_key_image(self, caption: str = "") -> None:
+        """Ask the viewer to mark what it shows as a key image (any panel may call this)."""
+        self.key_image_requested.emit(caption)
 
     def focus(self, index_zyx: tuple[int, int, int]) -> None:
         """Ask the viewers to show this voxel (a table row was selected, say)."""

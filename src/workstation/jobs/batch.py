@@ -59,6 +59,7 @@ TABLE_MESSAGE = 60  # characters of a message in the table; the whole message fo
 COMMANDS: dict[str, str] = {
     "export": "workstation.jobs.export_cli",
     "pacs": "workstation.jobs.pacs_cli",
+    "report": "workstation.analyses.report_cli",
 }
 
 

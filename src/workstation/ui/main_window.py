@@ -19,6 +19,7 @@ from workstation.ui.loading import StudyLoader
 from workstation.ui.mpr import LAYOUTS, ViewerArea
 from workstation.ui.pacs_menu import install_pacs
 from workstation.ui.panels import AnalysisDocks
+from workstation.ui.report_dock import ReportDock
 from workstation.ui.settings import Settings
 from workstation.ui.study_browser import StudyBrowser
 from workstation.ui.viewer_toolbar import ViewerToolBar
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.pacs = install_pacs(self)
+        self.report_dock.sender = self.pacs.send_to_pacs
         self._restore()
 
     # -- construction ---------------------------------------------------------------
@@ -118,6 +120,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(toggle)
         self.analyses_menu = bar.addMenu("&Analyses")
         self.analysis_docks = AnalysisDocks(self, self.context, self.analyses_menu)
+        self.report_dock = ReportDock(self.context, self.analysis_docks, lambda: self.area.views, self.settings, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.report_dock)
+        self.report_dock.toggleViewAction().setShortcut(QKeySequence("Alt+6"))
+        bar.addMenu(self.report_dock.menu(self))
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard and mouse", self.show_help, QKeySequence.StandardKey.HelpContents)
         self._action(help_menu, "&About", self.show_about, "Ctrl+Shift+F1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from workstation.analyses.calcium import chd_risk, mesa, risk
 from workstation.analyses.calcium.result import DECISION_SUPPORT, CalciumResult
 from workstation.core.volume import Volume
+from workstation.report.findings import Code, Findings, KeySuggestion, item, number, ordinal, text_item
 from workstation.report.images import enlarge, grey, paint
 from workstation.report.model import Block, Images, KeyImage, Notes, Paragraph, ReportSection, Table
 
@@ -108,3 +109,51 @@ def section(result: CalciumResult, volume: Optional[Volume]) -> ReportSection:
     blocks.append(Paragraph(f"Percentile reference: {mesa.citation()}"))
     blocks.append(Paragraph(f"CHD risk equation: {chd_risk.citation()}"))
     return ReportSection(TITLE, tuple(blocks), result.provenance)
+
+
+def findings(result: Mapping[str, Any]) -> Findings:
+    """Totals, categories, percentile and CHD risk of a calcium result JSON, and their sentence."""
+    agatston = Code("450360000", "SCT", "Coronary artery calcium score")
+    items = [
+        item(result, "agatston_total", "Agatston score", decimals=1, code=agatston, ucum="1"),
+        item(result, "volume_mm3_total", "Volume score", "mm3", 1, Code("122660", "DCM", "Calcium Volume")),
+        item(result, "mass_mg_total", "Mass score", "mg", 2, Code("122661", "DCM", "Calcium Mass")),
+        text_item(result, "risk_category", "Risk category"),
+        text_item(result, "cac_drs", "CAC-DRS"),
+        item(result, "percentile", "MESA percentile", "%", 0,
+             Code("121415", "DCM", "Percentile Ranking of measurement")),
+        item(result, "mesa_10y_chd_risk_pct", "MESA 10-year CHD risk with CAC", "%", 1,
+             Code("122230", "DCM", "10 Year CHD Risk")),
+        item(result, "mesa_10y_chd_risk_without_cac_pct", "MESA 10-year CHD risk without CAC", "%", 1),
+    ]
+    items += [item(result, f"per_artery.{artery}.agatston", f"Agatston {artery}", decimals=1, ucum="1")
+              for artery in result.get("per_artery") or {}]
+    score = number(result, "agatston_total")
+    category, label = result.get("risk_category"), result.get("risk_label")
+    sentence = (f"Coronary artery calcium: Agatston score {score:.1f}, risk category {category} ({label}), "
+                f"CAC-DRS {result.get('cac_drs')}") if score is not None else "Coronary artery calcium: no score."
+    pct = number(result, "percentile")
+    sentence += f"; {ordinal(pct)} MESA percentile for age, sex and race." if pct is not None else \
+        "; no MESA percentile (age, sex or race not given)."
+    by_item = {i.key: i for i in items}
+    with_cac = by_item["mesa_10y_chd_risk_pct"]
+    if with_cac.value is not None:
+        sentence += (f" Estimated 10-year CHD risk {with_cac.text} with CAC "
+                     f"({by_item['mesa_10y_chd_risk_without_cac_pct'].text} without).")
+    return Findings(tuple(items), sentence, DECISION_SUPPORT, _suggestions(result))
+
+
+def _suggestions(result: Mapping[str, Any], count: int = 3) -> tuple[KeySuggestion, ...]:
+    """The slices through the centroids of the ``count`` highest-scoring coronary lesions, each marked."""
+    lesions = [les for les in result.get("lesions") or [] if les.get("artery") != "none"]
+    lesions.sort(key=lambda les: -float(les.get("agatston", 0.0)))
+    out = []
+    for les in lesions[:count]:
+        z, y, x = (float(v) for v in les.get("centroid_index_zyx", (0, 0, 0)))
+        r = 6.0
+        out.append(KeySuggestion(
+            f"Lesion {les.get('id')} ({les.get('artery')}), Agatston {float(les.get('agatston', 0.0)):.1f}",
+            slice_index=int(round(z)), window=KEY_WINDOW,
+            annotations=({"kind": "ellipse", "points": [[y - r, x - r], [y + r, x + r]],
+                          "text": str(les.get("id"))},)))
+    return tuple(out)
