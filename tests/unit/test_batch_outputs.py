@@ -17,8 +17,9 @@ import workstation.analyses as analyses
 from workstation.core.volume import Volume
 from workstation.io.dicom_write import write_series
 from workstation.jobs import batch
-from workstation.jobs.execute import StudyOutcome
-from workstation.jobs.staging import StudyWrite, clean_stale, interrupts_deferred, staging_prefix
+from workstation.io.dicom import scan
+from workstation.jobs.execute import StudyOutcome, run_study
+from workstation.jobs.staging import HeldInterrupts, StudyWrite, clean_stale, staging_prefix
 
 
 @pytest.fixture(scope="module")
@@ -111,13 +112,32 @@ def test_a_failed_commit_puts_replaced_files_back(tmp_path: Path, monkeypatch: p
     assert (target / "a.json").read_text() == "old"
 
 
-def test_ctrl_c_during_the_moves_is_held_until_they_finish() -> None:
+def test_ctrl_c_during_the_moves_is_held_and_remembered() -> None:
     done = []
-    with pytest.raises(KeyboardInterrupt):
-        with interrupts_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            done.append("after the signal")
-    assert done == ["after the signal"]
+    held = HeldInterrupts()
+    held.hold()
+    os.kill(os.getpid(), signal.SIGINT)
+    done.append("after the signal")
+    held.release()
+    assert done == ["after the signal"] and held.caught
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_study_whose_moves_saw_ctrl_c_is_complete_and_says_so(
+        small_ct: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C between the first move and the outcome: the result stays and is counted."""
+    real_commit = StudyWrite.commit
+
+    def commit_then_signal(self: StudyWrite, files: list[Path]) -> list[Path]:
+        finals = real_commit(self, files)
+        os.kill(os.getpid(), signal.SIGINT)
+        return finals
+
+    monkeypatch.setattr(StudyWrite, "commit", commit_then_signal)
+    study = scan([small_ct]).studies[0]
+    outcome = run_study("calcium", study, tmp_path, device="cpu")
+    assert outcome.ok and outcome.interrupted
+    assert (tmp_path / study.uid / "calcium.json").is_file()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

@@ -137,7 +137,10 @@ def _run_local(name: str, studies: list[Study], out: Path, params: dict[str, Any
     (kept when Ctrl-C ends the loop)."""
     for i, study in enumerate(studies, start=1):
         log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
-        outcomes.append(run_study(name, study, out, params=params[study.uid], device=device))
+        outcome = run_study(name, study, out, params=params[study.uid], device=device)
+        outcomes.append(outcome)
+        if outcome.interrupted:
+            raise KeyboardInterrupt
 
 
 def _dask_client(spec: str) -> Any:

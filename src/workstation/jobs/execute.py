@@ -17,7 +17,7 @@ from workstation.core.progress import ProgressFn
 from workstation.core.redact import add_vocabulary, redact, register_sensitive
 from workstation.core.study import Study
 from workstation.io.writers import write_json
-from workstation.jobs.staging import StudyWrite
+from workstation.jobs.staging import HeldInterrupts, StudyWrite
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class StudyOutcome:
     device: str = ""
     message: str = ""
     files: tuple[str, ...] = field(default_factory=tuple)
+    interrupted: bool = False  # Ctrl-C came while this study's result was being moved in
 
 
 def run_study(
@@ -58,6 +59,7 @@ def run_study(
     start = time.perf_counter()
     analysis = get(analysis_name)
     params = params if params is not None else analysis.default_params()
+    held = HeldInterrupts()
     try:
         data = analysis.prepare(study, progress)
         backend = select_backend(device)
@@ -65,17 +67,24 @@ def run_study(
         result, used = run_with_cpu_fallback(
             lambda b: analysis.run(data, params, b, progress), backend, notify=fallback.append
         )
-        files = _write(analysis, result, data, fallback, Path(out_dir) / study.uid, study)
+        files = _write(analysis, result, data, fallback, Path(out_dir) / study.uid, study, held)
         message = redact("; ".join(fallback))
-        return StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files))
+        return StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files),
+                            interrupted=held.caught)
     except Exception as exc:  # reported in the summary; other studies go on
         message = redact(f"{type(exc).__name__}: {exc}")
         log.warning("%s failed on study %s: %s", analysis_name, study.uid, message)
-        return StudyOutcome(study.uid, False, time.perf_counter() - start, "", message)
+        return StudyOutcome(study.uid, False, time.perf_counter() - start, "", message, interrupted=held.caught)
+    finally:
+        held.release()
 
 
-def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: Path, study: Study) -> list[str]:
-    """Stage the artifacts and the JSON record, then move them in, the record last."""
+def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: Path, study: Study,
+           held: HeldInterrupts) -> list[str]:
+    """Stage the artifacts and the JSON record, then move them in, the record last.
+
+    From the first move on, Ctrl-C is held (``held``): the study completes and is counted.
+    """
     with StudyWrite(target, analysis.name) as write:
         staging = write.staging
         assert staging is not None
@@ -85,5 +94,6 @@ def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: P
             record.setdefault("warnings", []).extend(warnings)
         json_path = staging / f"{analysis.name}.json"
         write_json(record, json_path)
+        held.hold()
         finals = write.commit([Path(p) for p in staged] + [json_path])
     return [str(finals[-1])] + [str(p) for p in finals[:-1]]

@@ -23,9 +23,8 @@ import socket
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Optional
 
 from workstation.core.crash import process_alive
 
@@ -87,23 +86,33 @@ def clean_stale(out_dir: Path) -> list[Path]:
     return removed
 
 
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) until the block ends, then raise ``KeyboardInterrupt``.
+class HeldInterrupts:
+    """Hold Ctrl-C (SIGINT) from :meth:`hold` to :meth:`release`, remembering whether it came.
 
-    Only the main thread receives signals; elsewhere this does nothing.
+    The batch holds it from the moment a study's files start moving in until the study's
+    outcome is recorded, so a completed study is always counted and never undone; the
+    caller then stops (``caught``).  Only the main thread receives signals; elsewhere
+    this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+
+    def __init__(self) -> None:
+        self.caught = False
+        self._previous: Any = None
+        self._holding = False
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.caught = True
+
+    def hold(self) -> None:
+        if self._holding or threading.current_thread() is not threading.main_thread():
+            return
+        self._previous = signal.signal(signal.SIGINT, self._on_signal)
+        self._holding = True
+
+    def release(self) -> None:
+        if self._holding:
+            signal.signal(signal.SIGINT, self._previous)
+            self._holding = False
 
 
 class StudyWrite:
@@ -132,19 +141,21 @@ class StudyWrite:
         return self
 
     def commit(self, files: list[Path]) -> list[Path]:
-        """Move ``files`` (inside :attr:`staging`) into the study folder; returns the new paths."""
+        """Move ``files`` (inside :attr:`staging`) into the study folder; returns the new paths.
+
+        Hold interrupts around it (:class:`HeldInterrupts`) so the moves always finish.
+        """
         assert self.staging is not None
         finals = []
-        with interrupts_deferred():
-            for path in files:
-                final = self.target / path.name
-                if final.exists():
-                    saved = self.staging / f".previous-{path.name}"
-                    os.replace(final, saved)
-                    self._saved.append((saved, final))
-                os.replace(path, final)
-                self._moved.append(final)
-                finals.append(final)
+        for path in files:
+            final = self.target / path.name
+            if final.exists():
+                saved = self.staging / f".previous-{path.name}"
+                os.replace(final, saved)
+                self._saved.append((saved, final))
+            os.replace(path, final)
+            self._moved.append(final)
+            finals.append(final)
         return finals
 
     def _undo(self) -> None:
