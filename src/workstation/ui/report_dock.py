@@ -126,6 +126,7 @@ class ReportDock(QDockWidget):
         self.items.setAccessibleName("Inserted values")
         layout.addWidget(self.items, 1)
         self.banner = QPushButton()
+        self.banner.setAccessibleName("Update the inserted results from newer analysis results")
         self.banner.setStyleSheet("background: #fff3cd; text-align: left; padding: 3px")
         self.banner.clicked.connect(self.update_results)
         self.banner.hide()
@@ -169,6 +170,7 @@ class ReportDock(QDockWidget):
         for name in ("insert", "save", "sign", "export"):
             button = QPushButton(self.actions_by_name[name].text())
             button.setToolTip(self.actions_by_name[name].toolTip())
+            button.setAccessibleName(self.actions_by_name[name].toolTip())
             button.clicked.connect(self.actions_by_name[name].trigger)
             buttons.addWidget(button)
         layout.addLayout(buttons)
