@@ -1,0 +1,31 @@
+"""Array helpers shared by the RT kernels, one body for NumPy and CuPy.
+
+CuPy has no ``repeat`` by an array of counts (it would need the total on the host) and
+no ``add.at``; these give both backends the same operations.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+
+def segment_ids(xp: ModuleType, counts: Any, total: int) -> Any:
+    """``repeat(arange(len(counts)), counts)`` without a host round trip: the segment of each of ``total`` items."""
+    ends = xp.cumsum(counts)
+    return xp.searchsorted(ends, xp.arange(total, dtype=ends.dtype), side="right")
+
+
+def scatter_add(xp: ModuleType, target: Any, index: Any, values: Any) -> None:
+    """``target[index] += values`` with repeated indices summed (``np.add.at`` / ``cupyx.scatter_add``)."""
+    if xp.__name__ == "numpy":
+        xp.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def csr_rows(xp: ModuleType, indptr: Any, nnz: int) -> Any:
+    """The row of each stored entry of a CSR matrix with row pointers ``indptr``."""
+    return xp.searchsorted(indptr, xp.arange(nnz, dtype=indptr.dtype), side="right") - 1
