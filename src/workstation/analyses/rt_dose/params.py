@@ -30,8 +30,8 @@ class RtDoseParams(Params):
     """
 
     bin_width_gy: float = param(0.01, unit="Gy", lo=0.001, hi=1.0, step=0.005, label="Bin width")
-    subsample: int = param(3, lo=1, hi=8, label="In-plane samples per voxel")
-    z_subsample: int = param(3, lo=1, hi=8, label="Samples per voxel along z")
+    subsample: int = param(4, lo=1, hi=8, label="In-plane samples per voxel")
+    z_subsample: int = param(2, lo=1, hi=8, label="Samples per voxel along z")
     prescription_gy: Optional[float] = param(None, unit="Gy", lo=0.01, hi=200.0, step=0.5, label="Prescription",
                                              none_text="from plan")
     v_levels_gy: tuple[float, ...] = param((5.0, 10.0, 20.0, 30.0), unit="Gy", lo=0.0, hi=500.0, panel=False)

@@ -130,8 +130,8 @@ def _plane_coverage(xp: ModuleType, edges: Any, n_planes: int, rows: int, cols: 
     return inside.reshape(n_planes, rows, s, cols, s).mean(axis=(2, 4))
 
 
-def coverage(xp: ModuleType, planes: Planes, shape: tuple[int, int, int], *, subsample: int = 3,
-             z_subsample: int = 3) -> Coverage:
+def coverage(xp: ModuleType, planes: Planes, shape: tuple[int, int, int], *, subsample: int = 4,
+             z_subsample: int = 2) -> Coverage:
     """Fraction of each voxel of a grid of ``shape`` that the structure covers (see the module notes)."""
     nz, ny, nx = shape
     empty = Coverage(xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.float32), shape)
