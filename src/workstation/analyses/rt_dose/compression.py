@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.analyses.rt_dose.kernels import csr_rows, scatter_add, segment_ids
+from workstation.analyses.rt_dose.kernels import bincount, csr_rows, scatter_add, segment_ids
 from workstation.analyses.rt_dose.operators import LowRankOperator, SparseOperator, to_backend_csr
 from workstation.compute.arrays import to_host
 from workstation.compute.backend import Backend
@@ -99,7 +99,7 @@ def _keep(a: Any, mask: Any, backend: Backend) -> Any:
     """The entries of CSR ``a`` where ``mask`` (per stored entry) holds, as a CSR on the backend."""
     xp = backend.xp
     rows = csr_rows(xp, a.indptr, int(a.data.shape[0]))
-    counts = xp.bincount(rows[mask], minlength=a.shape[0])
+    counts = bincount(xp, rows[mask], a.shape[0])
     indptr = xp.concatenate([xp.zeros(1, dtype=xp.int64), xp.cumsum(counts)]).astype(a.indptr.dtype)
     return _backend_csr(a.data[mask], a.indices[mask], indptr, a.shape, backend)
 
@@ -118,7 +118,7 @@ def rmr(matrix: Any, threshold_pct: float, rng: np.random.Generator, backend: Ba
     where = xp.flatnonzero(small)
     values = data[where].astype(xp.float64)
     small_rows = rows[where]
-    sums = xp.bincount(small_rows, weights=values, minlength=a.shape[0])
+    sums = bincount(xp, small_rows, a.shape[0], values)
     draws = xp.where(sums > 0, xp.ceil(sums / tau * (1.0 - 1e-9)), 0).astype(xp.int64) if tau > 0 else sums * 0
     total = int(to_host(draws.sum()))
     clock.mark("threshold")

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.analyses.rt_dose.kernels import bincount
 from workstation.analyses.rt_dose.rasterise import Coverage
 from workstation.compute.arrays import to_host
 
@@ -88,7 +89,7 @@ def structure_doses(xp: ModuleType, dose_flat: Any, cov: Coverage) -> tuple[Any,
 def cumulative(xp: ModuleType, doses: Any, weights: Any, voxel_cc: float, n_bins: int, bin_gy: float) -> Dvh:
     """The cumulative DVH of ``doses`` weighted by ``weights`` (voxel fractions) on ``n_bins`` edges."""
     index = xp.clip(xp.floor(doses / bin_gy), 0, n_bins - 1).astype(xp.int64)
-    per_bin = xp.bincount(index, weights=weights, minlength=n_bins)[:n_bins]
+    per_bin = bincount(xp, index, n_bins, weights)
     received = xp.cumsum(per_bin[::-1])[::-1] * voxel_cc
     edges = np.arange(n_bins, dtype=np.float64) * bin_gy
     return Dvh(edges, to_host(received).astype(np.float64))

@@ -28,4 +28,11 @@ def scatter_add(xp: ModuleType, target: Any, index: Any, values: Any) -> None:
 
 def csr_rows(xp: ModuleType, indptr: Any, nnz: int) -> Any:
     """The row of each stored entry of a CSR matrix with row pointers ``indptr``."""
-    return xp.searchsorted(indptr, xp.arange(nnz, dtype=indptr.dtype), side="right") - 1
+    return (xp.searchsorted(indptr, xp.arange(nnz, dtype=indptr.dtype), side="right") - 1).astype(xp.int64)
+
+
+def bincount(xp: ModuleType, x: Any, minlength: int, weights: Any = None) -> Any:
+    """``bincount`` of non-negative ints ``x`` with exactly ``minlength`` bins (zeros for an empty ``x``)."""
+    if int(x.shape[0]) == 0:
+        return xp.zeros(minlength, dtype=xp.float64 if weights is not None else xp.int64)
+    return xp.bincount(x, weights=weights, minlength=minlength)[:minlength]
