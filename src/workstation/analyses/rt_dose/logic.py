@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from workstation.analyses.inputs import provenance
 from workstation.analyses.rt_dose.dvh import (
@@ -48,8 +49,28 @@ def chosen_rois(structure_set: StructureSet, names: Sequence[str]) -> list[Struc
             and (not wanted or r.name.lower() in wanted)]
 
 
+def curve_statistics(dose: NDArray[np.float64], volume: NDArray[np.float64]) -> tuple[float, float, float]:
+    """(min, mean, max) dose read off a cumulative curve (volume receiving at least each dose)."""
+    total = float(volume[0]) if volume.size else 0.0
+    if total <= 0 or dose.size < 2:
+        return (float("nan"),) * 3
+    shares = -np.diff(volume)
+    mids = (dose[:-1] + dose[1:]) / 2.0
+    mean = float(np.sum(shares * mids) + volume[-1] * dose[-1]) / total
+    below = np.flatnonzero(volume < total * (1.0 - 1e-9))
+    reached = np.flatnonzero(volume > 0)
+    low = float(dose[max(int(below[0]) - 1, 0)]) if below.size else float(dose[-1])
+    high = float(dose[min(int(reached[-1]) + 1, len(dose) - 1)]) if reached.size else 0.0
+    return low, mean, high
+
+
 def embedded_comparison(ours: Dvh, theirs: DoseVolumeHistogram, total_cc: float) -> Optional[EmbeddedComparison]:
-    """Our cumulative DVH against a planning system's, in its units (Gy and cm^3 or %)."""
+    """Our cumulative DVH against a planning system's, in its units (Gy and cm^3 or %).
+
+    Minimum, mean and maximum are read off their curve: the DVH Minimum/Mean/Maximum
+    Dose attributes are left aside, since planning systems write them in other units
+    (one writes them in % of the normalisation dose).
+    """
     if theirs.dose_units.upper() != "GY":
         return None
     dose, volume = theirs.cumulative()
@@ -59,8 +80,9 @@ def embedded_comparison(ours: Dvh, theirs: DoseVolumeHistogram, total_cc: float)
     pct = volume / their_total * 100.0 if their_total > 0 else volume * 0.0
     if theirs.volume_units.upper() == "PERCENT":
         pct, their_total = volume.astype(np.float64), total_cc
+    low, mean, high = curve_statistics(dose, volume)
     return EmbeddedComparison(
-        volume_cc=their_total, mean_gy=theirs.mean_dose, min_gy=theirs.minimum_dose, max_gy=theirs.maximum_dose,
+        volume_cc=their_total, mean_gy=mean, min_gy=low, max_gy=high,
         d95_gy=dose_at_volume(dose, pct, 95.0), max_curve_difference_pct=curve_difference_pct(ours, dose, pct))
 
 

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.analyses.rt_dose.kernels import scatter_add, segment_ids
+from workstation.analyses.rt_dose.kernels import segment_ids
 from workstation.core.rt import StructureRoi
 from workstation.core.volume import Volume
 
@@ -106,7 +106,12 @@ def _edges(planes: Planes, row0: int, col0: int) -> NDArray[np.float64]:
 
 
 def _plane_coverage(xp: ModuleType, edges: Any, n_planes: int, rows: int, cols: int, s: int) -> Any:
-    """In-plane covered fraction ``(planes, rows, cols)`` by even-odd sampling on ``s x s`` points."""
+    """In-plane covered fraction ``(planes, rows, cols)`` by even-odd sampling on ``s x s`` points.
+
+    Each edge toggles the parity of the samples right of where it crosses a sample row;
+    only the parity of the crossings counts, so they are counted with ``unique`` (no
+    atomics) and accumulated as int8 (a cumulative sum keeps its parity when it wraps).
+    """
     fine_rows, fine_cols = rows * s, cols * s
     p, y0, x0, y1, x1 = (edges[:, i] for i in range(5))
     lo, hi = xp.minimum(y0, y1), xp.maximum(y0, y1)
@@ -115,7 +120,7 @@ def _plane_coverage(xp: ModuleType, edges: Any, n_planes: int, rows: int, cols: 
     r_stop = xp.clip(xp.ceil((hi + 0.5) * s - 0.5), 0, fine_rows).astype(xp.int64)
     counts = r_stop - r_start
     total = int(counts.sum())
-    toggles = xp.zeros((n_planes, fine_rows, fine_cols + 1), dtype=xp.int32)
+    toggles = xp.zeros((n_planes, fine_rows, fine_cols), dtype=xp.int8)
     if total:
         edge = segment_ids(xp, counts, total)
         first = xp.cumsum(counts) - counts
@@ -123,11 +128,30 @@ def _plane_coverage(xp: ModuleType, edges: Any, n_planes: int, rows: int, cols: 
         y = (row.astype(xp.float64) + 0.5) / s - 0.5
         t = (y - y0[edge]) / (y1[edge] - y0[edge])
         x = x0[edge] + t * (x1[edge] - x0[edge])
-        col = xp.clip(xp.ceil((x + 0.5) * s - 0.5), 0, fine_cols).astype(xp.int64)
-        flat = (p[edge].astype(xp.int64) * fine_rows + row) * (fine_cols + 1) + col
-        scatter_add(xp, toggles.reshape(-1), flat, xp.ones(total, dtype=xp.int32))
-    inside = (xp.cumsum(toggles[:, :, :fine_cols], axis=2) & 1).astype(xp.float32)
-    return inside.reshape(n_planes, rows, s, cols, s).mean(axis=(2, 4))
+        col = xp.maximum(xp.ceil((x + 0.5) * s - 0.5), 0).astype(xp.int64)
+        keep = col < fine_cols  # a crossing right of every sample changes none
+        flat = ((p[edge].astype(xp.int64) * fine_rows + row) * fine_cols + col)[keep]
+        where, times = xp.unique(flat, return_counts=True)
+        toggles.reshape(-1)[where] = (times & 1).astype(xp.int8)
+    inside = xp.cumsum(toggles, axis=2, dtype=xp.int8) & 1
+    blocks = inside.reshape(n_planes, rows, s, cols, s).sum(axis=(2, 4), dtype=xp.int16)
+    return blocks.astype(xp.float32) * np.float32(1.0 / (s * s))
+
+
+def _chunked_coverage(xp: ModuleType, edges: Any, n_planes: int, rows: int, cols: int, s: int,
+                      max_samples: int = 1 << 26) -> Any:
+    """:func:`_plane_coverage` a few planes at a time, so the sample grid stays under ``max_samples``."""
+    step = max(1, max_samples // max(rows * cols * s * s, 1))
+    if step >= n_planes:
+        return _plane_coverage(xp, edges, n_planes, rows, cols, s)
+    out = xp.empty((n_planes, rows, cols), dtype=xp.float32)
+    plane = edges[:, 0]
+    for start in range(0, n_planes, step):
+        stop = min(start + step, n_planes)
+        part = edges[(plane >= start) & (plane < stop)].copy()
+        part[:, 0] -= start
+        out[start:stop] = _plane_coverage(xp, part, stop - start, rows, cols, s)
+    return out
 
 
 def coverage(xp: ModuleType, planes: Planes, shape: tuple[int, int, int], *, subsample: int = 4,
@@ -148,7 +172,7 @@ def coverage(xp: ModuleType, planes: Planes, shape: tuple[int, int, int], *, sub
         return empty
     rows, cols = row1 - row0, col1 - col0
     edges = xp.asarray(_edges(planes, row0, col0))
-    per_plane = _plane_coverage(xp, edges, len(planes.k), rows, cols, subsample)
+    per_plane = _chunked_coverage(xp, edges, len(planes.k), rows, cols, subsample)
     k_planes = xp.asarray(planes.k)
     frames = xp.arange(k0, k1, dtype=xp.float64)
     box = xp.zeros((k1 - k0, rows, cols), dtype=xp.float32)
