@@ -153,27 +153,32 @@ def beam_columns(density: NDArray[np.float32], grid: DoseGrid, voxels: NDArray[n
     first = cells.min(axis=0)
     table = np.full(tuple(cells.max(axis=0) - first + 1), -1, dtype=np.int64)
     table[cells[:, 0] - first[0], cells[:, 1] - first[1]] = np.arange(len(cells))
-    iu, iv = np.rint(pu / width).astype(int), np.rint(pv / width).astype(int)
+    live = np.flatnonzero(pdd > 0)  # voxels the beam reaches
+    pu, pv, pdd, sigma = pu[live], pv[live], pdd[live], sigma[live]
+    iu, iv = np.rint(pu / width).astype(np.int64), np.rint(pv / width).astype(np.int64)
     span = int(np.ceil(reach / width))
+    offsets = range(-span, span + 1)
+    wide_sigma = np.full_like(sigma, model.scatter_sigma_mm)
+    # the profiles factorise: one erf pair per axis and offset, products per (du, dv)
+    core_u = {d: _profile(pu - (iu + d) * width, width, sigma) for d in offsets}
+    core_v = {d: _profile(pv - (iv + d) * width, width, sigma) for d in offsets}
+    wide_u = {d: _profile(pu - (iu + d) * width, width, wide_sigma) for d in offsets}
+    wide_v = {d: _profile(pv - (iv + d) * width, width, wide_sigma) for d in offsets}
     rows, columns, values = [], [], []
-    for du in range(-span, span + 1):
-        for dv in range(-span, span + 1):
+    for du in offsets:
+        for dv in offsets:
             a, b = iu + du - first[0], iv + dv - first[1]
             inside = (a >= 0) & (a < table.shape[0]) & (b >= 0) & (b < table.shape[1])
             col = np.where(inside, table[np.clip(a, 0, table.shape[0] - 1), np.clip(b, 0, table.shape[1] - 1)], -1)
-            hit = np.flatnonzero((col >= 0) & (pdd > 0))
+            hit = np.flatnonzero(col >= 0)
             if hit.size == 0:
                 continue
-            ou, ov = pu[hit] - (iu[hit] + du) * width, pv[hit] - (iv[hit] + dv) * width
-            s = sigma[hit]
-            core = _profile(ou, width, s) * _profile(ov, width, s)
-            wide = _profile(ou, width, np.full_like(s, model.scatter_sigma_mm)) * \
-                _profile(ov, width, np.full_like(s, model.scatter_sigma_mm))
-            value = pdd[hit] * ((1.0 - model.scatter_share) * core + model.scatter_share * wide)
-            keep = value > model.cutoff * pdd[hit]
-            rows.append(hit[keep])
+            shape = ((1.0 - model.scatter_share) * core_u[du][hit] * core_v[dv][hit]
+                     + model.scatter_share * wide_u[du][hit] * wide_v[dv][hit])
+            keep = shape > model.cutoff
+            rows.append(live[hit[keep]])
             columns.append(col[hit][keep])
-            values.append(value[keep])
+            values.append(pdd[hit][keep] * shape[keep])
     if not rows:
         return sp.csc_matrix((len(voxels), len(beamlets)), dtype=np.float32)
     return sp.csc_matrix((np.concatenate(values).astype(np.float32), (np.concatenate(rows), np.concatenate(columns))),

@@ -180,24 +180,37 @@ def run(inputs: RtDoseInputs, params: RtDoseParams, backend: Backend,
                         provenance("rt-dose", params, backend.label, inputs), tuple(warnings), timings)
 
 
+def _structure_bytes(planes: Planes, grid: Volume, params: RtDoseParams) -> tuple[int, int]:
+    """(bytes kept for a structure's coverage, peak bytes while rasterising and histogramming it)."""
+    from workstation.analyses.rt_dose.rasterise import MAX_SAMPLES
+
+    pts = np.concatenate([p for polys in planes.polygons for p in polys])
+    rows = float(np.ptp(pts[:, 0])) + 4.0
+    cols = float(np.ptp(pts[:, 1])) + 4.0
+    frames = float(planes.k[-1] - planes.k[0]) + planes.thickness + 2.0
+    plane_px = rows * cols
+    s2 = params.subsample ** 2
+    chunk = min(len(planes.k), max(1, MAX_SAMPLES // max(int(plane_px * s2), 1)))
+    sampling = chunk * plane_px * (3 * s2 + 10) + len(planes.k) * plane_px * 4
+    voxels = contour_volume_cc(planes, grid) * 1000.0 / grid.voxel_volume_mm3 * 1.1 + 2 * (rows + cols) * frames
+    depth = frames * plane_px * 13 + voxels * 36
+    return int(voxels * 12), int(max(sampling, depth, voxels * 64))
+
+
 def estimate_memory(inputs: RtDoseInputs, params: RtDoseParams, backend: Backend) -> int:
-    """Peak bytes: the dose grid, the largest structure's fine sampling grid, its voxel lists."""
+    """Peak bytes: every structure's coverage (kept for the run) plus the largest one's sampling or DVH step."""
     grid = inputs.grid
-    voxels = int(np.prod(grid.shape))
-    biggest = 0
+    kept, peak = 0, 0
     for roi in chosen_rois(inputs.structure_set, params.structures):
         planes = planes_of(roi, grid)
         if planes.empty:
             continue
-        pts = np.concatenate([p for polys in planes.polygons for p in polys])
-        rows = float(np.ptp(pts[:, 0])) + 4.0
-        cols = float(np.ptp(pts[:, 1])) + 4.0
-        frames = float(planes.k[-1] - planes.k[0]) + planes.thickness + 2.0
-        fine = len(planes.k) * rows * cols * params.subsample ** 2 * 4 * 2.2  # int32 toggles and their cumsum
-        box = frames * rows * cols * (4 * 3 + 8 * 2 + 8 * 6)  # coverage box, masks, index and sorted doses
-        biggest = max(biggest, int(fine + box))
+        held, working = _structure_bytes(planes, grid, params)
+        kept += held
+        peak = max(peak, working)
     n_bins = int(np.floor(float(np.max(grid.array, initial=0.0)) / params.bin_width_gy)) + 2
-    return int(voxels * 4 * 2 + biggest + n_bins * 8 * 4 + (1 << 20))
+    copy = 0 if backend.is_gpu is False and inputs.grid.array.dtype == np.float32 else grid.array.size * 4
+    return int(1.1 * (kept + peak + n_bins * 8 * 4 + copy))
 
 
 __all__ = ["DOSE_LEVELS", "estimate_memory", "run"]

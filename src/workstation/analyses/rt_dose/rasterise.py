@@ -35,6 +35,7 @@ from workstation.core.rt import StructureRoi
 from workstation.core.volume import Volume
 
 PLANE_TOLERANCE = 0.01  # of a slice: contour points off their plane by more are not planar
+MAX_SAMPLES = 1 << 26  # in-plane samples rasterised at once (int8 each, a few copies)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +140,7 @@ def _plane_coverage(xp: ModuleType, edges: Any, n_planes: int, rows: int, cols: 
 
 
 def _chunked_coverage(xp: ModuleType, edges: Any, n_planes: int, rows: int, cols: int, s: int,
-                      max_samples: int = 1 << 26) -> Any:
+                      max_samples: int = MAX_SAMPLES) -> Any:
     """:func:`_plane_coverage` a few planes at a time, so the sample grid stays under ``max_samples``."""
     step = max(1, max_samples // max(rows * cols * s * s, 1))
     if step >= n_planes:
