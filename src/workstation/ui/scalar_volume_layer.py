@@ -27,7 +27,9 @@ def cloud_colormap(overlay: ScalarOverlay, n: int = 64) -> Colormap:
     t = np.linspace(0.0, 1.0, n, dtype=np.float32)
     span = max(overlay.vmax - overlay.vmin, 1e-12)
     cut = 0.0 if overlay.transparent_below is None else (overlay.transparent_below - overlay.vmin) / span
-    alpha = np.where(t < cut, 0.0, 0.15 + 0.85 * (t - cut) / max(1.0 - cut, 1e-6)) * float(overlay.opacity) * 0.3
+    # nothing at or below the cut (values under vmin are clipped to it), then rising to the overlay's opacity
+    ramp = np.clip((t - cut) / max(1.0 - cut, 1e-6), 0.0, 1.0)
+    alpha = np.where(t <= max(cut, 1.0 / (n - 1)), 0.0, 0.1 + 0.9 * ramp) * float(overlay.opacity) * 0.3
     return Colormap(np.column_stack([lut, alpha]).astype(np.float32))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox, QColorDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
@@ -61,6 +61,9 @@ class RtDosePanel(QWidget, PanelExport):
         self.export_button.clicked.connect(self._choose_export)
         self.plan_tab.plan_ready.connect(self._plan_ready)
         context.study_changed.connect(self._study_changed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt naming
+        return QSize(430, 640)  # leaves the viewers most of a 1366 x 768 screen
 
     # -- construction ---------------------------------------------------------------
     def _build_dose_tab(self) -> None:
