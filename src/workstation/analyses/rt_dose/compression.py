@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from workstation.analyses.rt_dose.kernels import bincount, csr_rows, scatter_add, segment_ids
-from workstation.analyses.rt_dose.operators import LowRankOperator, SparseOperator, to_backend_csr
+from workstation.analyses.rt_dose.operators import LowRankOperator, adjoint_matrix, SparseOperator, to_backend_csr
 from workstation.compute.arrays import to_host
 from workstation.compute.backend import Backend
 
@@ -144,9 +144,9 @@ def rmr(matrix: Any, threshold_pct: float, rng: np.random.Generator, backend: Ba
 
 def randomized_svd(residual: Any, rank: int, rng: np.random.Generator, backend: Backend, *,
                    oversample: int = 5, power_iterations: int = 2) -> tuple[Any, Any]:
-    """``R ~ H W`` of a sparse ``R`` (backend CSR) with a stored ``R^T``; returns backend ``H`` (m x r), ``W`` (r x n)."""
+    """``R ~ H W`` of a sparse ``R`` (backend CSR; ``R^T`` as :func:`adjoint_matrix` gives it); returns backend ``H`` (m x r), ``W`` (r x n)."""
     xp = backend.xp
-    rt = residual.T.tocsr()
+    rt = adjoint_matrix(residual, backend)
     m, n = residual.shape
     width = min(rank + oversample, n, m)
     omega = backend.asarray(rng.standard_normal((n, width)).astype(np.float32))
