@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import start_xvfb_if_needed  # noqa: E402
+from screenshot import grab_with_3d, start_xvfb_if_needed  # noqa: E402
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -36,8 +36,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def _shoot(out: Path, size: tuple[int, ...], tab: str, optimise: bool, demo_dir: Optional[str]) -> int:
-    from PySide6.QtCore import QEventLoop, QPoint, QTimer
-    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from workstation.analyses.panel_api import ViewerContext
@@ -94,14 +93,7 @@ def _shoot(out: Path, size: tuple[int, ...], tab: str, optimise: bool, demo_dir:
     viewer3d.surfaces.wait()
     for _ in range(30):
         app.processEvents()
-    shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    canvas = viewer3d.canvas.native
-    rendered = viewer3d.render_image()
-    h, w = rendered.shape[:2]
-    gl_image = QImage(rendered[..., :3].copy().data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    painter = QPainter(shot)
-    painter.drawImage(canvas.mapTo(window, QPoint(0, 0)), gl_image.scaled(canvas.size()))
-    painter.end()
+    shot = grab_with_3d(window, viewer3d)
     out.parent.mkdir(parents=True, exist_ok=True)
     shot.save(str(out))
     print(f"saved {out} ({shot.width()}x{shot.height()})")

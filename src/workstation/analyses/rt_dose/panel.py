@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.analyses.panel_api import PanelExport, ViewerContext
-from workstation.analyses.panel_controls import ParamControls
+from workstation.analyses.panel_controls import ParamControls, checked_keys
 from workstation.analyses.rt_dose.artifacts import ARTIFACTS, PLAN_ARTIFACTS
 from workstation.analyses.rt_dose.display import (
     ISODOSE_PCT, DoseDisplay, dose_wash, isodose_lines, prepare_display, structure_outlines,
@@ -203,12 +203,8 @@ class RtDosePanel(QWidget, PanelExport):
         self.metrics.resizeColumnsToContents()
 
     def visible_structures(self) -> frozenset[int]:
-        out = set()
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, 0)
-            if item is not None and item.checkState() == Qt.CheckState.Checked:
-                out.add(int(item.data(Qt.ItemDataRole.UserRole)))
-        return frozenset(out)
+        """Numbers of the structures whose Show box is ticked."""
+        return checked_keys(self.table)
 
     def plot_dvhs(self) -> None:
         """Our DVHs (solid), the planning system's (dotted) and the optimised plans' (dashed)."""
