@@ -81,8 +81,13 @@ def test_dvhs_metrics_and_overlays(qtbot, context: ViewerContext, tmp_path: Path
     panel.vmin.setValue(30.0)
     assert context.overlays[KEYS["wash"]].transparent_below == 30.0
 
+    panel.dose_axis.setCurrentIndex(1)  # % of prescription
+    first = panel.plot.listDataItems()[0]  # every curve shares one dose axis
+    assert first.xData[-1] == pytest.approx(result.structures[0].dvh.dose_gy[-1] / 60.0 * 100.0)
+    panel.curve_kind.setCurrentIndex(1)  # differential, % volume: the bins add up to the whole structure
+    assert float(np.sum(panel.plot.listDataItems()[0].yData)) == pytest.approx(100.0)
     written = panel.export(tmp_path / "out")
-    assert {p.name for p in written} == {"dvh.csv", "dvh_metrics.csv", "rt_dose_report.pdf"}
+    assert {p.name for p in written} == {"dvh.csv", "dvh_differential.csv", "dvh_metrics.csv", "rt_dose_report.pdf"}
 
 
 def test_optimise_streams_the_objective_and_exports_rtdose(qtbot, context: ViewerContext,  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """Every file the RT dose analysis writes: DVH and metrics tables, PDF report, JSON; a plan's JSON and RTDOSE.
 
 ``dvh.csv`` holds the cumulative DVHs side by side (dose in Gy, then one column of cm^3
-per structure); ``dvh_metrics.csv`` one row of metrics per structure.  A plan
+per structure), ``dvh_differential.csv`` the cm^3 in each bin from that dose, and
+``dvh_metrics.csv`` one row of metrics per structure.  A plan
 (:mod:`.plan`) is written as ``plan.json`` and its dose as ``rtdose.dcm``, an RT Dose
 of the plan's patient and study that carries the result's provenance in its Image
 Comments.
@@ -35,16 +36,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_dvh_table(structures: tuple[StructureDvh, ...], path: Path) -> Path:
-    """Cumulative DVHs on one dose axis: ``dose_gy`` then ``<structure> cc`` columns."""
+def write_dvh_table(structures: tuple[StructureDvh, ...], path: Path, *, differential: bool = False) -> Path:
+    """DVHs on one dose axis: ``dose_gy`` then ``<structure> cc`` columns (cumulative, or cm^3 per bin)."""
     longest = max((len(s.dvh.dose_gy) for s in structures), default=0)
     dose = max((s.dvh.dose_gy for s in structures), key=len, default=np.zeros(0))
+    curves = [s.dvh.differential_cc() if differential else s.dvh.cumulative_cc for s in structures]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["dose_gy", *(f"{s.name} cc" for s in structures)])
         for i in range(longest):
-            writer.writerow([f"{dose[i]:.4f}", *(_cell(float(s.dvh.cumulative_cc[i])) if i < len(s.dvh.cumulative_cc)
-                                                 else "0" for s in structures)])
+            writer.writerow([f"{dose[i]:.4f}", *(_cell(float(c[i])) if i < len(c) else "0" for c in curves)])
     return path
 
 
@@ -66,11 +67,12 @@ def write_metrics_table(structures: tuple[StructureDvh, ...], path: Path) -> Pat
 
 def _dvh(result: RtDoseResult, _inputs: RtDoseInputs, context: ArtifactContext) -> list[Path]:
     return [write_dvh_table(result.structures, context.folder / "dvh.csv"),
+            write_dvh_table(result.structures, context.folder / "dvh_differential.csv", differential=True),
             write_metrics_table(result.structures, context.folder / "dvh_metrics.csv")]
 
 
 ARTIFACTS: ArtifactSet[RtDoseInputs, RtDoseResult] = ArtifactSet((
-    Artifact("dvh", "dvh.csv, dvh_metrics.csv", "DVH and metrics tables (CSV)", _dvh),
+    Artifact("dvh", "dvh.csv, dvh_differential.csv, dvh_metrics.csv", "DVH and metrics tables (CSV)", _dvh),
     report_artifact("rt_dose_report.pdf", TITLE, section, batch=False),
     json_artifact("rt_dose.json"),
 ))

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from workstation.analyses.inputs import provenance
 from workstation.analyses.rt_dose.dvh import (
-    DOSE_LEVELS, Dvh, DvhMetrics, cumulative, curve_difference_pct, dose_at_volume, metrics, paddick_ci,
+    Dvh, DvhMetrics, cumulative, curve_difference_pct, dose_at_volume, metrics, paddick_ci,
     structure_doses,
 )
 from workstation.analyses.rt_dose.params import RtDoseParams
@@ -213,4 +213,4 @@ def estimate_memory(inputs: RtDoseInputs, params: RtDoseParams, backend: Backend
     return int(1.1 * (kept + peak + n_bins * 8 * 4 + copy))
 
 
-__all__ = ["DOSE_LEVELS", "estimate_memory", "run"]
+__all__ = ["estimate_memory", "run"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import pyqtgraph as pg
+from numpy.typing import NDArray
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QColorDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+    QCheckBox, QColorDialog, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton,
     QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -20,6 +22,7 @@ from workstation.analyses.rt_dose.display import (
     ISODOSE_PCT, DoseDisplay, dose_wash, isodose_lines, prepare_display, structure_outlines,
 )
 from workstation.analyses.rt_dose.panel_plan import PlanTab
+from workstation.analyses.rt_dose.dvh import Dvh
 from workstation.analyses.rt_dose.params import RtDoseParams
 from workstation.analyses.rt_dose.prepare import RtDoseInputs
 from workstation.analyses.rt_dose.result import RtDoseResult
@@ -115,11 +118,22 @@ class RtDosePanel(QWidget, PanelExport):
         self.plot.setLabel("left", "volume", units="%")
         self.plot.addLegend(offset=(-5, 5))
         self.plot.setMinimumHeight(220)
+        self.dose_axis = QComboBox()
+        self.dose_axis.addItems(["Gy", "% of prescription"])
+        self.volume_axis = QComboBox()
+        self.volume_axis.addItems(["% volume", "cm3"])
+        self.curve_kind = QComboBox()
+        self.curve_kind.addItems(["cumulative", "differential"])
+        axes = QHBoxLayout()
+        for combo in (self.curve_kind, self.dose_axis, self.volume_axis):
+            combo.currentIndexChanged.connect(self.plot_dvhs)
+            axes.addWidget(combo)
         self.metrics = QTableWidget(0, 7)
         self.metrics.setHorizontalHeaderLabels(["Structure", "D98", "D95", "D50", "D2", "HI", "CI"])
         self.metrics.verticalHeader().setVisible(False)
         self.csv_button = QPushButton("Export CSV...")
         self.csv_button.clicked.connect(self._choose_export)
+        layout.addLayout(axes)
         layout.addWidget(self.plot, 3)
         layout.addWidget(self.metrics, 2)
         layout.addWidget(self.csv_button)
@@ -206,28 +220,39 @@ class RtDosePanel(QWidget, PanelExport):
         """Numbers of the structures whose Show box is ticked."""
         return checked_keys(self.table)
 
+    def curve(self, dvh: Dvh) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(x, y)`` of a DVH as the axis choices ask: Gy or % of prescription; cm3 or %; cumulative or per bin."""
+        rx = (self.result.prescription_gy if self.result is not None else None) or 0.0
+        x = dvh.dose_gy * (100.0 / rx) if self.dose_axis.currentIndex() == 1 and rx > 0 else dvh.dose_gy
+        y = dvh.differential_cc() if self.curve_kind.currentIndex() == 1 else dvh.cumulative_cc
+        if self.volume_axis.currentIndex() == 0:
+            y = y / dvh.volume_cc * 100.0 if dvh.volume_cc > 0 else y * 0.0
+        return x, y
+
     def plot_dvhs(self) -> None:
         """Our DVHs (solid), the planning system's (dotted) and the optimised plans' (dashed)."""
         self.plot.clear()
         if self.result is None:
             return
+        percent_rx = self.dose_axis.currentIndex() == 1 and bool(self.result.prescription_gy)
+        self.plot.setLabel("bottom", "dose", units="% Rx" if percent_rx else "Gy")
+        self.plot.setLabel("left", "volume", units="%" if self.volume_axis.currentIndex() == 0 else "cm3")
         shown = self.visible_structures()
         embedded = {d.referenced_roi_number: d for d in self.inputs.dose.dvhs} if self.inputs is not None else {}
         for s in self.result.structures:
             if s.number not in shown:
                 continue
             colour = self.colours[s.number]
-            self.plot.plot(s.dvh.dose_gy, s.dvh.cumulative_pct(), pen=pg.mkPen(colour, width=2), name=s.name)
+            self.plot.plot(*self.curve(s.dvh), pen=pg.mkPen(colour, width=2), name=s.name)
             theirs = embedded.get(s.number)
             if theirs is not None and s.embedded is not None:
                 dose, volume = theirs.cumulative()
-                pct = volume / volume[0] * 100.0 if volume.size and volume[0] > 0 else volume
-                self.plot.plot(dose, pct, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine))
+                self.plot.plot(*self.curve(Dvh(dose, volume)), pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine))
         for i, run in enumerate(self.plan_tab.runs()):
             style = Qt.PenStyle.DashLine if i == 0 else Qt.PenStyle.DashDotLine
             for s in run.structures:
                 if s.number in shown:
-                    self.plot.plot(s.dvh.dose_gy, s.dvh.cumulative_pct(),
+                    self.plot.plot(*self.curve(s.dvh),
                                    pen=pg.mkPen(self.colours.get(s.number, s.colour), width=1, style=style))
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
