@@ -109,3 +109,20 @@ def test_optimise_streams_the_objective_and_exports_rtdose(qtbot, context: Viewe
     assert {p.name for p in written} == {"plan.json", "rtdose.dcm"}
     assert_valid_dicom([tmp_path / "plan" / "rtdose.dcm"])
     assert pydicom.dcmread(tmp_path / "plan" / "rtdose.dcm").StudyInstanceUID == context.study.uid
+
+
+def test_demo_plan_opens_from_the_menu(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from workstation.core.rt import RtDose, RtPlan, StructureSet
+    from workstation.ui.main_window import MainWindow
+
+    monkeypatch.setenv("WORKSTATION_DEMO_DIR", str(tmp_path / "demo"))
+    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), None)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loader.series_loaded, timeout=240_000):
+        win.open_demo_plan()
+    study = win.context.study
+    assert study is not None and any(s.modality == "CT" for s in study.series)
+    assert all(study.objects_of(kind) for kind in (StructureSet, RtPlan, RtDose))
+    assert (tmp_path / "demo" / "rt_plan" / "influence.npz").is_file()
+    win.context.jobs.wait(20000)
+    win.close()
