@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 
 def start_xvfb_if_needed() -> Optional[subprocess.Popen[bytes]]:
@@ -47,9 +47,24 @@ def main(argv: Optional[list[str]] = None) -> int:
             xvfb.terminate()
 
 
-def _shoot(out: Path, size: tuple[int, ...], demo_dir: Optional[str]) -> int:
-    from PySide6.QtCore import QEventLoop, QPoint, QTimer
+def grab_with_3d(window: Any, viewer3d: Any) -> Any:
+    """The window as an RGB QImage, the 3D view painted from its own render (GL may grab black offscreen)."""
+    from PySide6.QtCore import QPoint
     from PySide6.QtGui import QImage, QPainter
+
+    shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    canvas = viewer3d.canvas.native
+    rendered = viewer3d.render_image()
+    h, w = rendered.shape[:2]
+    gl_image = QImage(rendered[..., :3].copy().data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    painter = QPainter(shot)
+    painter.drawImage(canvas.mapTo(window, QPoint(0, 0)), gl_image.scaled(canvas.size()))
+    painter.end()
+    return shot
+
+
+def _shoot(out: Path, size: tuple[int, ...], demo_dir: Optional[str]) -> int:
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from workstation.analyses.panel_api import ViewerContext
@@ -91,15 +106,7 @@ def _shoot(out: Path, size: tuple[int, ...], demo_dir: Optional[str]) -> int:
     window.load_report.hide()  # shown by the scan when a folder holds non-DICOM files
     for _ in range(20):
         app.processEvents()
-    shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    # the GL canvas may grab black offscreen: paint its own render over its region
-    canvas = viewer3d.canvas.native
-    rendered = viewer3d.render_image()
-    h, w = rendered.shape[:2]
-    gl_image = QImage(rendered[..., :3].copy().data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    painter = QPainter(shot)
-    painter.drawImage(canvas.mapTo(window, QPoint(0, 0)), gl_image.scaled(canvas.size()))
-    painter.end()
+    shot = grab_with_3d(window, viewer3d)
     out.parent.mkdir(parents=True, exist_ok=True)
     shot.save(str(out))
     print(f"saved {out} ({shot.width()}x{shot.height()})")

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Optional
 from PySide6.QtCore import QObject, Signal
 
 from workstation.core.key_images import KeyImageRecord
-from workstation.core.overlays import LabelOverlay, Overlay, Roi
+from workstation.core.overlays import Overlay, Roi, grid_arrays
 from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
 from workstation.io.writers import results_folder_beside
@@ -76,9 +76,9 @@ class ViewerContext(QObject):
     def set_overlay(self, key: str, overlay: Optional[Overlay]) -> None:
         """Publish (or with ``None`` remove) an overlay under a key owned by the panel."""
         if overlay is not None and self._volume is not None:
-            data = overlay.labels if isinstance(overlay, LabelOverlay) else overlay.values
-            if tuple(data.shape) != self._volume.shape:
-                raise ValueError(f"overlay {key!r} has shape {data.shape}, volume is {self._volume.shape}")
+            for data in grid_arrays(overlay):
+                if tuple(data.shape) != self._volume.shape:
+                    raise ValueError(f"overlay {key!r} has shape {data.shape}, volume is {self._volume.shape}")
         if overlay is None:
             self._overlays.pop(key, None)
         else:

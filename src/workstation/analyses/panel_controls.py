@@ -16,7 +16,8 @@ import math
 from dataclasses import replace
 from typing import Any, Callable, Generic, Optional, Sequence, TypeVar
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QTableWidget, QWidget
 
 from workstation.core.params import ParamSpec, specs
 
@@ -145,3 +146,13 @@ class ParamControls(Generic[P]):
         values = {name: self.value(name) for name in self.specs}
         values.update(extra)
         return replace(base if base is not None else self.params_type(), **values)  # type: ignore[type-var]
+
+
+def checked_keys(table: QTableWidget, column: int = 0) -> frozenset[int]:
+    """The integer keys (``UserRole`` data) of the rows whose check box in ``column`` is ticked."""
+    out = set()
+    for row in range(table.rowCount()):
+        item = table.item(row, column)
+        if item is not None and item.checkState() == Qt.CheckState.Checked:
+            out.add(int(item.data(Qt.ItemDataRole.UserRole)))
+    return frozenset(out)

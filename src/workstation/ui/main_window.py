@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open fi&le…", self.choose_files, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo chest CT", self.open_demo, "Ctrl+D")
+        self._action(file_menu, "Open demo &RT plan", self.open_demo_plan, "Ctrl+Shift+D")
         file_menu.addSeparator()
         self._action(file_menu, "&Export…", lambda: open_export_dialog(self.context, self.area, self), "Ctrl+E")
         file_menu.addSeparator()
@@ -245,6 +246,20 @@ class MainWindow(QMainWindow):
 
         self.context.run_job("Prepare demo", work, lambda folder: self.loader.open_paths([folder]),
                              lambda error: self._load_failed("Prepare demo", error))
+
+    def open_demo_plan(self) -> None:
+        """Write the demo radiotherapy plan once (in a job) and open it."""
+
+        def work(backend: Any, progress: Any) -> Path:
+            from workstation.analyses.rt_dose.demo_plan import ensure_demo_plan
+            from workstation.core.paths import explain_unwritable
+
+            progress(0.0, "writing the demo RT plan (first time only)")
+            with explain_unwritable("demo"):
+                return ensure_demo_plan(None)
+
+        self.context.run_job("Prepare demo RT plan", work, lambda folder: self.loader.open_paths([folder]),
+                             lambda error: self._load_failed("Prepare demo RT plan", error))
 
     def set_layout(self, name: str) -> None:
         self.area.set_layout(name)

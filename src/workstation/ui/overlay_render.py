@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.core.overlays import LabelOverlay, Overlay, ScalarOverlay
+from workstation.core.overlays import ContourOverlay, IsolineOverlay, LabelOverlay, Overlay, ScalarOverlay
 from workstation.ui.colormaps import colormap_lut
 
 SliceFn = Callable[[NDArray[np.generic]], NDArray[np.generic]]
@@ -44,7 +44,8 @@ def scalar_rgba(values: NDArray[np.floating], overlay: ScalarOverlay) -> NDArray
     idx = np.rint(t * (len(lut) - 1)).astype(np.intp)
     out = np.empty(v.shape + (4,), dtype=np.float32)
     out[..., :3] = lut[idx]
-    out[..., 3] = np.where(finite, float(overlay.opacity), 0.0)
+    shown = finite if overlay.transparent_below is None else finite & (v >= overlay.transparent_below)
+    out[..., 3] = np.where(shown, float(overlay.opacity), 0.0)
     return out
 
 
@@ -76,6 +77,8 @@ def render_overlays(
             layers.append(label_rgba(np.asarray(take_slice(overlay.labels)), overlay))
         elif isinstance(overlay, ScalarOverlay):
             layers.append(scalar_rgba(np.asarray(take_slice(overlay.values)), overlay))
+        elif isinstance(overlay, (IsolineOverlay, ContourOverlay)):
+            continue  # drawn as lines (workstation.ui.overlay_lines)
         else:
             raise TypeError(f"no 2D renderer for overlay type {type(overlay).__name__}")
     if not layers:

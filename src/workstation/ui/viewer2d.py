@@ -22,6 +22,8 @@ from workstation.core.overlays import Roi, ScalarOverlay
 from workstation.core.volume import Volume
 from workstation.ui.measure_tools import Measurement, MeasurementLayer, cosmetic_pen
 from workstation.ui.colour_bar import paint_colour_bar
+from workstation.ui.line_layer import LineLayer
+from workstation.ui.overlay_lines import describe_at, slice_polylines
 from workstation.ui.overlay_render import render_overlays
 from workstation.core.slice_geometry import SlicePlane
 from workstation.ui.view_annotations import Annotations, paint_annotations
@@ -88,6 +90,7 @@ class SliceViewer(QGraphicsView):
             line.setZValue(10)
             self._scene.addItem(line)
         self.measurements = MeasurementLayer(self._scene)
+        self.lines = LineLayer(self._scene)
         context.volume_changed.connect(self._on_volume)
         context.overlays_changed.connect(self._render_overlay)
         context.focus_requested.connect(self._on_focus)
@@ -113,6 +116,7 @@ class SliceViewer(QGraphicsView):
             self.plane = None
             self._image_item.setPixmap(QPixmap())
             self._overlay_item.setPixmap(QPixmap())
+            self.lines.clear()
             self.viewport().update()
             return
         self.plane = SlicePlane.for_volume(volume, self.axis)
@@ -172,6 +176,7 @@ class SliceViewer(QGraphicsView):
         self._rgba = None if rgba is None else np.ascontiguousarray(rgba)
         pix = QPixmap() if self._rgba is None else QPixmap.fromImage(_qimage(self._rgba))
         self._overlay_item.setPixmap(pix)
+        self.lines.show(slice_polylines(shown, plane, index, self.volume), plane.pixel_mm(self.volume.spacing))
 
     def _update_crosshair(self) -> None:
         if self.volume is None or self.plane is None:
@@ -336,6 +341,9 @@ class SliceViewer(QGraphicsView):
             unit = " HU" if self.volume.modality.upper() == "CT" else ""
             x, y, z = self.volume.index_to_patient(voxel)
             text = f"({voxel[2]}, {voxel[1]}, {voxel[0]})  {value:.0f}{unit}  [{x:.1f}, {y:.1f}, {z:.1f}] mm"
+            shown = {k: o for k, o in self.context.overlays.items() if k not in self.state.hidden_overlays}
+            extra = describe_at(shown, voxel)
+            text = f"{text}  {extra}" if extra else text
         if text != self._readout:
             self._readout = text
             self.readout_changed.emit(text)

@@ -23,6 +23,7 @@ from vispy.visuals.transforms import STTransform
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.volume import Volume
+from workstation.ui.scalar_volume_layer import ScalarVolumeLayer
 from workstation.ui.surface_layer import SurfaceLayer
 from workstation.ui.transfer_functions import (
     PRESETS,
@@ -56,6 +57,7 @@ class Viewer3D(QWidget):
         self.volume_visual: Optional[scene.visuals.Volume] = None
         self.surfaces = SurfaceLayer(self.view.scene, max_dim=max_dim, parent=self)
         self.surfaces.meshes_changed.connect(self.canvas.update)
+        self.maps = ScalarVolumeLayer(self.view.scene, max_dim=max_dim)
         self.view.scene.transform.changed.connect(self._follow_camera)
         self._build_controls()
         context.volume_changed.connect(self._on_volume)
@@ -109,6 +111,7 @@ class Viewer3D(QWidget):
         self.volume_visual = None
         self.texture = None
         self.surfaces.clear(volume.spacing if volume is not None else None)
+        self.maps.clear()
         if volume is None:
             self.canvas.update()
             return
@@ -130,6 +133,8 @@ class Viewer3D(QWidget):
 
     def _on_overlays(self) -> None:
         self.surfaces.update(self.context.overlays)
+        volume = self.context.volume
+        self.maps.update(self.context.overlays, volume.spacing if volume is not None else None)
         self.canvas.update()
 
     def _follow_camera(self, _event: Any = None) -> None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.analyses.panel_api import PanelExport, ViewerContext
-from workstation.analyses.panel_controls import ParamControls
+from workstation.analyses.panel_controls import ParamControls, checked_keys
 from workstation.analyses.segmentation.artifacts import ARTIFACTS, dicom_sources
 from workstation.analyses.segmentation.logic import run
 from workstation.analyses.segmentation.models import ModelChoice, ModelListing, available_models
@@ -290,12 +290,7 @@ class SegmentationPanel(QWidget, PanelExport):
 
     def visible_labels(self) -> frozenset[int]:
         """Labels whose checkbox is ticked."""
-        out = set()
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, 0)
-            if item is not None and item.checkState() == Qt.CheckState.Checked:
-                out.add(int(item.data(Qt.ItemDataRole.UserRole)))
-        return frozenset(out)
+        return checked_keys(self.table)
 
     def publish_overlay(self) -> None:
         """Show (or refresh) the label overlay in the 2D and 3D viewers."""
