@@ -13,7 +13,8 @@ from PIL import Image
 from pytestqt.qtbot import QtBot
 from ui_phantom import CUBE, SHAPE, synthetic_ct
 
-from workstation.analyses.panel_api import LabelOverlay, ViewerContext
+from workstation.analyses.panel_api import ViewerContext
+from workstation.core.overlays import LabelOverlay
 from workstation.compute.backend import cpu_backend
 from workstation.core.volume import Volume
 from workstation.io.dicom import load_series, scan

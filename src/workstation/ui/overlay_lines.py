@@ -1,7 +1,7 @@
 """Line overlays of a 2D slice: isodose lines and structure outlines, as display polylines (no Qt).
 
 Coordinates are display ``(row, column)`` of the slice as a
-:class:`~workstation.ui.slice_geometry.SlicePlane` shows it, pixel centres at integers.
+:class:`~workstation.core.slice_geometry.SlicePlane` shows it, pixel centres at integers.
 A structure's exact polygons are drawn on the plane that holds them (an axial view of
 axial contours); on other planes, and on slices between contour planes, the outline of
 its label layer's cross-section is drawn instead.  :func:`describe_at` gives the values
@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from workstation.core.overlays import ContourOverlay, IsolineOverlay, LabelOverlay, Overlay, ScalarOverlay
 from workstation.core.volume import Volume
-from workstation.ui.slice_geometry import SlicePlane
+from workstation.core.slice_geometry import SlicePlane
 
 RGB = tuple[int, int, int]
 
