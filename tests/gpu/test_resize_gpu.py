@@ -80,3 +80,34 @@ def test_jpeg_on_the_gpu(cp) -> None:  # type: ignore[no-untyped-def]
     ours, theirs = (np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in (gpu, pillow))
     assert ours.shape == theirs.shape == image.shape
     assert peak_signal_noise_ratio(image, ours) >= peak_signal_noise_ratio(image, theirs) - 3.0
+
+
+@pytest.mark.parametrize("layout", [(1, 2160, 3840, 3), (1, 97, 131), (7, 64, 80), (300, 64, 64, 1)])
+@pytest.mark.parametrize("pieces", [1, 3, 4])
+@pytest.mark.parametrize("pinned", [True, False])
+def test_host_to_host_in_overlapped_pieces_gives_the_twins_bits(cp, layout: tuple[int, ...], pieces: int,  # type: ignore[no-untyped-def]
+                                                               pinned: bool) -> None:
+    from workstation.compute.resize_cuda import resize_host_gpu
+    from workstation.compute.transfer import pinned_empty
+
+    host = _images(np.uint8, layout)
+    shape = (max(1, layout[1] // 2), max(1, layout[2] // 2 + 3))
+    expected = resize_batch(host, shape)
+    if pinned:
+        source = pinned_empty(host.shape, host.dtype)
+        source[...] = host
+        out = pinned_empty(expected.shape, expected.dtype)
+        got = resize_host_gpu(source, shape, out=out, pieces=pieces)
+        assert got is out
+    else:
+        got = resize_host_gpu(host, shape, pieces=pieces)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_host_to_host_float_and_16_bit(cp) -> None:  # type: ignore[no-untyped-def]
+    from workstation.compute.resize_cuda import resize_host_gpu
+
+    for dtype in (np.uint16, np.int16, np.float64):
+        host = _images(dtype, (1, 301, 257, 1))
+        np.testing.assert_array_equal(resize_host_gpu(host, (120, 500), kernel="catmull-rom"),
+                                      resize_batch(host, (120, 500), kernel="catmull-rom"))
