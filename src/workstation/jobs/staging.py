@@ -9,11 +9,17 @@ themselves finish even when Ctrl-C arrives during them (it is handled after).
 
 Staging folders carry the host and process ID of their writer: :func:`clean_stale`
 removes those whose writer no longer runs (killed with SIGKILL, or the machine lost
-power), and leftovers of older versions once they are an hour old.
+power), and leftovers of older versions once they are an hour old.  Before the first
+move the writer records the moves it is about to make (:data:`JOURNAL`, written
+atomically); a writer killed during the moves thus leaves a complete staged result
+and its journal, and :func:`clean_stale` finishes those moves instead of undoing
+them.  Either way, a killed writer leaves the study's previous files or all of its
+new ones, never a mixture.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -32,6 +38,8 @@ from workstation.core.crash import process_alive
 log = logging.getLogger(__name__)
 
 STAGING = ".staging-"
+#: The moves a commit is making, inside its staging folder (JSON list of file names, in order).
+JOURNAL = ".commit.json"
 #: Leftovers from writers of older versions (no host or PID in the name) are removed
 #: once this old.
 ORPHAN_AGE_S = 3600.0
@@ -79,12 +87,27 @@ def clean_stale(out_dir: Path) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
+            if entry.is_dir() and (entry / JOURNAL).is_file():
+                _roll_forward(entry, study)
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed.append(entry)
         if entries and not any(study.iterdir()):
             study.rmdir()
             removed.append(study)
     return removed
+
+
+def _roll_forward(staging: Path, target: Path) -> None:
+    """Finish the moves of a commit whose writer was killed during them."""
+    try:
+        names = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # a journal that cannot be read was never complete: the staging folder is undone
+    for name in names:
+        staged = staging / name
+        if isinstance(name, str) and "/" not in name and staged.is_file():
+            os.replace(staged, target / name)
+    log.info("completed a write into %s left unfinished by a killed writer", target)
 
 
 @contextmanager
@@ -135,7 +158,11 @@ class StudyWrite:
         """Move ``files`` (inside :attr:`staging`) into the study folder; returns the new paths."""
         assert self.staging is not None
         finals = []
+        journal = self.staging / JOURNAL
         with interrupts_deferred():
+            scratch = self.staging / f"{JOURNAL}.tmp"
+            scratch.write_text(json.dumps([p.name for p in files]), encoding="utf-8")
+            os.replace(scratch, journal)  # from here on, a killed writer's result is completed, not undone
             for path in files:
                 final = self.target / path.name
                 if final.exists():
@@ -145,6 +172,7 @@ class StudyWrite:
                 os.replace(path, final)
                 self._moved.append(final)
                 finals.append(final)
+            journal.unlink()
         return finals
 
     def _undo(self) -> None:

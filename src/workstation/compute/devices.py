@@ -1,0 +1,340 @@
+"""The machine's GPUs as NVML reports them, and a health check before work is placed on one.
+
+:func:`sample_devices` reads, per GPU, its name, UUID, memory (total, used, free),
+utilisation, temperature, power and ECC error counts through nvidia-ml-py
+(``pynvml``); where NVML is missing (no driver, no GPU, no package) it returns an
+empty list and :func:`no_gpu_reason` says why.  A value the device does not report
+(ECC on a consumer card, power in some virtual machines) is ``None``, never an error.
+:class:`DeviceMonitor` samples every second in a thread of its own and keeps a short
+history (the GPU monitor dock and the queue benchmark read it).
+
+:func:`health_check` allocates memory on a GPU, runs a small CUDA kernel and a
+reduction over known values and compares them with NumPy; :data:`ROTATION` keeps, per
+process, the GPUs that failed it out of rotation (with the message saying why).  No
+Qt here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Bytes the health check allocates (and fills) on the device.
+HEALTH_BYTES = 64 * 2**20
+_nvml_state: dict[str, Any] = {}
+_nvml_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class GpuSample:
+    """One GPU at one moment (bytes, percent, degrees Celsius, watts)."""
+
+    index: int
+    name: str
+    uuid: str
+    memory_total: int
+    memory_used: int
+    memory_free: int
+    utilisation: Optional[int] = None
+    memory_utilisation: Optional[int] = None
+    temperature_c: Optional[int] = None
+    power_w: Optional[float] = None
+    power_limit_w: Optional[float] = None
+    ecc_corrected: Optional[int] = None
+    ecc_uncorrected: Optional[int] = None
+    time: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"cuda:{self.index}"
+
+
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def nvml() -> Optional[ModuleType]:
+    """``pynvml``, initialised once per process; ``None`` where NVML cannot be used."""
+    with _nvml_lock:
+        if "module" in _nvml_state:
+            return _nvml_state["module"]
+        module: Optional[ModuleType] = None
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            module = pynvml
+            _nvml_state["reason"] = ""
+        except ImportError:
+            _nvml_state["reason"] = "nvidia-ml-py is not installed"
+        except Exception as exc:  # NVMLError: no driver, no device, a container without /dev/nvidia*
+            _nvml_state["reason"] = f"NVML unavailable ({_text(exc) or type(exc).__name__})"
+        _nvml_state["module"] = module
+        return module
+
+
+def reset_nvml() -> None:
+    """Forget the NVML state (tests that mock it, or after a driver reload)."""
+    with _nvml_lock:
+        _nvml_state.clear()
+
+
+def no_gpu_reason() -> str:
+    """Why :func:`sample_devices` found nothing (empty when it found GPUs)."""
+    lib = nvml()
+    if lib is None:
+        return str(_nvml_state.get("reason", "NVML unavailable"))
+    try:
+        return "" if lib.nvmlDeviceGetCount() else "the driver reports no GPU"
+    except Exception as exc:
+        return f"NVML failed: {_text(exc)}"
+
+
+def _optional(fn: Callable[[], Any]) -> Any:
+    """A value the device may not report (NVML_ERROR_NOT_SUPPORTED and the like): ``None``."""
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def _sample(lib: ModuleType, index: int, now: float) -> GpuSample:
+    handle = lib.nvmlDeviceGetHandleByIndex(index)
+    memory = lib.nvmlDeviceGetMemoryInfo(handle)
+    rates = _optional(lambda: lib.nvmlDeviceGetUtilizationRates(handle))
+    power = _optional(lambda: lib.nvmlDeviceGetPowerUsage(handle))
+    limit = _optional(lambda: lib.nvmlDeviceGetEnforcedPowerLimit(handle))
+
+    def ecc(kind: int) -> Optional[int]:
+        value = _optional(lambda: lib.nvmlDeviceGetTotalEccErrors(handle, kind, lib.NVML_VOLATILE_ECC))
+        return None if value is None else int(value)
+
+    return GpuSample(
+        index=index, name=_text(lib.nvmlDeviceGetName(handle)), uuid=_text(_optional(
+            lambda: lib.nvmlDeviceGetUUID(handle)) or ""),
+        memory_total=int(memory.total), memory_used=int(memory.used), memory_free=int(memory.free),
+        utilisation=None if rates is None else int(rates.gpu),
+        memory_utilisation=None if rates is None else int(rates.memory),
+        temperature_c=_optional(lambda: int(lib.nvmlDeviceGetTemperature(handle, lib.NVML_TEMPERATURE_GPU))),
+        power_w=None if power is None else power / 1000.0, power_limit_w=None if limit is None else limit / 1000.0,
+        ecc_corrected=ecc(lib.NVML_MEMORY_ERROR_TYPE_CORRECTED),
+        ecc_uncorrected=ecc(lib.NVML_MEMORY_ERROR_TYPE_UNCORRECTED), time=now,
+    )
+
+
+def sample_devices() -> list[GpuSample]:
+    """Every GPU NVML sees (physical indices; CUDA_VISIBLE_DEVICES does not hide any), or ``[]``."""
+    lib = nvml()
+    if lib is None:
+        return []
+    now = time.time()
+    try:
+        count = int(lib.nvmlDeviceGetCount())
+    except Exception as exc:
+        log.warning("NVML could not count the GPUs: %s", _text(exc))
+        return []
+    samples = []
+    for index in range(count):
+        try:
+            samples.append(_sample(lib, index, now))
+        except Exception as exc:  # a GPU that fell off the bus: say so, list the others
+            log.warning("NVML could not read GPU %d: %s", index, _text(exc))
+    return samples
+
+
+def _cell(value: Any, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_table(samples: Sequence[GpuSample], health: Optional[dict[int, "Health"]] = None) -> str:
+    """The table ``workstation-batch gpus`` prints (``no GPU (reason)`` when empty)."""
+    if not samples:
+        reason = no_gpu_reason()
+        return f"no GPU ({reason})" if reason else "no GPU"
+    head = ["gpu", "name", "memory used / total (GiB)", "free (GiB)", "util %", "temp C", "power W", "ECC corr/uncorr"]
+    if health is not None:
+        head.append("health")
+    rows = [head]
+    for s in samples:
+        row = [s.label, s.name, f"{s.memory_used / 2**30:.1f} / {s.memory_total / 2**30:.1f}",
+               f"{s.memory_free / 2**30:.1f}", _cell(s.utilisation, "d"), _cell(s.temperature_c, "d"),
+               "-" if s.power_w is None else f"{s.power_w:.0f}" + (
+                   f" / {s.power_limit_w:.0f}" if s.power_limit_w is not None else ""),
+               f"{_cell(s.ecc_corrected, 'd')} / {_cell(s.ecc_uncorrected, 'd')}"]
+        if health is not None:
+            h = health.get(s.index)
+            row.append("-" if h is None else ("ok" if h.ok else f"FAILED: {h.message}") + f" ({h.seconds * 1e3:.0f} ms)")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class DeviceMonitor:
+    """Samples the GPUs every ``interval_s`` in a background thread; keeps ``history`` samples.
+
+    ``sampler`` replaces :func:`sample_devices` (tests, simulated devices).
+    """
+
+    def __init__(self, interval_s: float = 1.0, history: int = 3600,
+                 sampler: Optional[Callable[[], list[GpuSample]]] = None) -> None:
+        self.interval_s = interval_s
+        self.sampler = sampler or sample_devices
+        self._history: deque[list[GpuSample]] = deque(maxlen=history)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> "DeviceMonitor":
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="gpu-monitor", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample_now()
+            self._stop.wait(self.interval_s)
+
+    def sample_now(self) -> list[GpuSample]:
+        try:
+            samples = self.sampler()
+        except Exception as exc:  # the monitor must outlive a driver hiccup
+            log.warning("GPU sampling failed: %s", exc)
+            samples = []
+        with self._lock:
+            self._history.append(samples)
+        return samples
+
+    def latest(self) -> list[GpuSample]:
+        with self._lock:
+            return list(self._history[-1]) if self._history else []
+
+    def history(self, since: float = 0.0) -> list[list[GpuSample]]:
+        with self._lock:
+            return [s for s in self._history if s and s[0].time >= since]
+
+    def busy_share(self, since: float = 0.0) -> dict[int, float]:
+        """Mean utilisation (0-1) per GPU over the samples taken since ``since`` (epoch s)."""
+        values: dict[int, list[int]] = {}
+        for samples in self.history(since):
+            for s in samples:
+                if s.utilisation is not None:
+                    values.setdefault(s.index, []).append(s.utilisation)
+        return {i: float(np.mean(v)) / 100.0 for i, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Health:
+    """Result of :func:`health_check` on one GPU."""
+
+    device: str
+    ok: bool
+    message: str
+    seconds: float
+
+
+def health_check(index: int = 0, nbytes: int = HEALTH_BYTES) -> Health:
+    """Allocate ``nbytes`` on CUDA device ``index`` (as this process sees it), run a small
+    kernel and a reduction over known values, and compare with NumPy.
+
+    ``y = 3 x + 1`` for ``x = 0, 1, ..., n-1`` (float32, exact below 2^24) and its sum in
+    float64 must equal NumPy's to the bit; the memory must also read back what was written.
+    """
+    label = f"cuda:{index}"
+    t0 = time.perf_counter()
+    try:
+        import cupy
+
+        n = max(1024, nbytes // 4)
+        with cupy.cuda.Device(index):
+            kernel = _affine_kernel()
+            x = cupy.arange(n, dtype=cupy.float32) % cupy.float32(1 << 20)
+            y = cupy.empty_like(x)
+            threads = 256
+            kernel(((n + threads - 1) // threads,), (threads,), (x, y, cupy.float32(3.0), cupy.float32(1.0),
+                                                                  cupy.int64(n)))
+            total = float(y.sum(dtype=cupy.float64).get())
+            tail = cupy.asnumpy(y[-1024:])
+            cupy.cuda.Device(index).synchronize()
+            del x, y
+        ref = (np.arange(n, dtype=np.float64) % (1 << 20)) * 3.0 + 1.0
+        if total != float(ref.sum()) or not np.array_equal(tail, ref[-1024:].astype(np.float32)):
+            return Health(label, False, "the kernel's result differs from the CPU's", time.perf_counter() - t0)
+    except Exception as exc:  # any failure here means: do not place work on this GPU
+        return Health(label, False, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+    return Health(label, True, "", time.perf_counter() - t0)
+
+
+_AFFINE = r"""
+extern "C" __global__ void affine(const float* x, float* y, const float a, const float b, const long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = a * x[i] + b;
+}
+"""
+
+
+def _affine_kernel() -> Any:
+    import cupy
+
+    key = "kernel"
+    if key not in _kernels:
+        _kernels[key] = cupy.RawKernel(_AFFINE, "affine")
+    return _kernels[key]
+
+
+_kernels: dict[str, Any] = {}
+
+
+class Rotation:
+    """The GPUs this process may place work on: each is health-checked before its first
+    job and again after a CUDA fault; one that fails stays out, with its message."""
+
+    def __init__(self, check: Callable[[int], Health] = health_check) -> None:
+        self._check = check
+        self._lock = threading.Lock()
+        self._results: dict[int, Health] = {}
+
+    def usable(self, index: int) -> Health:
+        """The device's health, checked now if it has not been (or was :meth:`suspect`)."""
+        with self._lock:
+            known = self._results.get(index)
+            if known is not None:
+                return known
+            result = self._check(index)
+            self._results[index] = result
+        if not result.ok:
+            log.error("GPU %s taken out of rotation: health check failed: %s", result.device, result.message)
+        return result
+
+    def suspect(self, index: int) -> None:
+        """Check the device again before its next job (after a CUDA fault on it)."""
+        with self._lock:
+            known = self._results.get(index)
+            if known is not None and known.ok:
+                del self._results[index]
+
+    def out_of_rotation(self) -> dict[int, Health]:
+        with self._lock:
+            return {i: h for i, h in self._results.items() if not h.ok}
+
+
+#: The process's rotation (workers and the desktop application use this one).
+ROTATION = Rotation()
