@@ -173,18 +173,20 @@ class Dispatcher:
     ``on_result(job, result)`` is called as each job ends (the batch command prints the
     study's line); ``on_note(message)`` for what the user should know (a GPU out of
     rotation, a job re-queued after its worker died).  ``origins`` restricts the jobs
-    taken (the desktop application leaves PACS-routed jobs to the workers, say).
+    taken; while ``paused()`` is true no new job is taken (the desktop application
+    pauses while the user's own jobs run).
     """
 
     def __init__(self, queue: JobQueue, executor: Executor, *, owner: Optional[str] = None,
                  on_result: Optional[Callable[[JobRow, JobResult], None]] = None,
                  on_note: Optional[Callable[[str], None]] = None, origins: Optional[list[str]] = None,
-                 poll_s: float = 0.2) -> None:
+                 poll_s: float = 0.2, paused: Optional[Callable[[], bool]] = None) -> None:
         self.queue, self.executor = queue, executor
         self.owner = owner or new_owner()
         self.on_result, self.on_note = on_result, on_note
         self.origins = origins
         self.poll_s = poll_s
+        self.paused = paused
         self.stop_event = threading.Event()
         self.in_flight: dict[int, JobRow] = {}
         self._user_cancelled: set[int] = set()
@@ -212,7 +214,7 @@ class Dispatcher:
 
     def _fill(self) -> None:
         free = self.executor.slots() - len(self.in_flight)
-        if free <= 0:
+        if free <= 0 or (self.paused is not None and self.paused()):
             return
         for job in self.queue.claim(self.owner, free, origins=self.origins):
             if job.study_ref is None:
@@ -223,7 +225,9 @@ class Dispatcher:
 
     def _handle(self, event: WorkerEvent) -> None:
         if event.kind == "started":
-            self.queue.start(event.job_id, self.owner, worker=event.worker, device=event.device)
+            if not self.queue.start(event.job_id, self.owner, worker=event.worker, device=event.device):
+                self._user_cancelled.add(event.job_id)  # cancelled while it waited for a worker
+                self.executor.cancel(event.job_id)
         elif event.kind == "progress":
             self.queue.set_progress(event.job_id, event.fraction, event.message, owner=self.owner)
         elif event.kind == "note":

@@ -80,6 +80,7 @@ class GpuLedger:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = OFF")  # reservations matter only while their processes live
         return db
 
     class _Tx:

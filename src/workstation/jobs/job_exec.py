@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Protocol
 
 from workstation.compute.backend import Backend, cpu_backend, select_backend
-from workstation.compute.devices import ROTATION
+from workstation.compute.devices import ROTATION, Rotation
 from workstation.core.progress import Partial, ProgressSink
 from workstation.jobs.execute import StudyOutcome, run_study
 from workstation.jobs.gpu_ledger import GpuLedger, LedgerDevice
@@ -140,10 +140,11 @@ class GpuGate:
     """The ``gate`` of :func:`~workstation.jobs.execute.run_study` for one job."""
 
     def __init__(self, spec: JobSpec, reporter: Reporter, ledger: Optional[GpuLedger] = None,
-                 devices: Optional[list[LedgerDevice]] = None) -> None:
+                 devices: Optional[list[LedgerDevice]] = None, rotation: Optional[Rotation] = None) -> None:
         self.spec, self.reporter = spec, reporter
         self.ledger = ledger or GpuLedger()
         self._devices = devices
+        self.rotation = rotation or ROTATION
         self.notes: list[str] = []
         self.device_label = "cpu"
 
@@ -156,7 +157,7 @@ class GpuGate:
             devices = [d for d in devices if d.index == int(wanted[5:])]
         healthy = []
         for d in devices:
-            health = ROTATION.usable(d.index)
+            health = self.rotation.usable(d.index)
             if health.ok:
                 healthy.append(d)
             else:
@@ -187,7 +188,7 @@ class GpuGate:
             self.device_label = physical_label(index) if backend.is_gpu else "cpu"
             yield backend
         except Exception:
-            ROTATION.suspect(index)  # a CUDA fault: check the GPU again before its next job
+            self.rotation.suspect(index)  # a CUDA fault: check the GPU again before its next job
             raise
         finally:
             _free_pool(index)

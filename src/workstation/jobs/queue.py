@@ -420,6 +420,17 @@ class JobQueue:
         return int(row[0])
 
 
+def open_queue() -> Optional[JobQueue]:
+    """The user's queue, or ``None`` (logged) when its file cannot be opened or written."""
+    import logging
+
+    try:
+        return JobQueue()
+    except (OSError, sqlite3.Error, RuntimeError) as exc:
+        logging.getLogger(__name__).warning("the job queue %s cannot be used: %s", default_path(), exc)
+        return None
+
+
 def _describe_owner(owner: str) -> str:
     parts = owner.split(":")
     return f"process {parts[-2]} on {':'.join(parts[:-2])}" if len(parts) >= 3 else owner
