@@ -48,7 +48,7 @@ from workstation.core.params import specs, with_overrides
 from workstation.core.paths import version_string
 from workstation.core.redact import add_safe_root, add_vocabulary, redact
 from workstation.core.study import Study
-from workstation.jobs.execute import StudyOutcome, run_study
+from workstation.jobs.execute import StudyInterrupted, StudyOutcome, run_study
 from workstation.jobs.resume import enqueue_studies, split_complete
 from workstation.jobs.staging import clean_stale
 from workstation.jobs.study_inputs import InputsError, per_study_params
@@ -142,8 +142,13 @@ def _run_local(name: str, studies: list[Study], out: Path, params: dict[str, Any
     (kept when Ctrl-C ends the loop)."""
     for i, study in enumerate(studies, start=1):
         log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
-        outcomes.append(run_study(name, study, out, params=params[study.uid], device=device))
-        print(redact(study_line(outcomes[-1])), flush=True)
+        try:
+            outcome = run_study(name, study, out, params=params[study.uid], device=device)
+        except StudyInterrupted as stop:  # its result was complete when Ctrl-C came: count it
+            outcomes.append(stop.outcome)
+            raise
+        outcomes.append(outcome)
+        print(redact(study_line(outcome)), flush=True)
 
 
 def _dask_client(spec: str) -> Any:

@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from workstation.compute.backend import Backend, is_gpu_error, run_with_cpu_fallback, select_backend
-from workstation.core.progress import ProgressFn
+from workstation.core.progress import ProgressFn, scaled
 from workstation.core.redact import add_vocabulary, redact, register_sensitive
 from workstation.core.study import Study
 from workstation.io.writers import write_json
 from workstation.jobs import manifest
-from workstation.jobs.staging import StudyWrite
+from workstation.jobs.staging import StudyWrite, WriteInterrupted
 
 log = logging.getLogger(__name__)
+#: Share of a study's progress bar given to reading it (the rest: the analysis).
+PREPARE_SHARE = 0.25
 #: ``gate(analysis, inputs, params)``: a context manager yielding the backend to run on.
 Gate = Callable[[Any, Any, Any], AbstractContextManager[Backend]]
 
@@ -79,26 +81,46 @@ def run_study(
             params = analysis.default_params()
         elif isinstance(params, Mapping):  # as a queued job stores them (``Params.to_json()``)
             params = analysis.params_type.from_json(params)
-        data = analysis.prepare(study, progress)
+        data = analysis.prepare(study, scaled(progress, 0.0, PREPARE_SHARE))
         timings["decode"], clock = time.perf_counter() - clock, time.perf_counter()
         fallback: list[str] = []
+        running = scaled(progress, PREPARE_SHARE, 1.0)
         with gate(analysis, data, params) if gate is not None else nullcontext(select_backend(device)) as backend:
             if cpu_fallback:
                 result, used = run_with_cpu_fallback(
-                    lambda b: analysis.run(data, params, b, progress), backend, notify=fallback.append)
+                    lambda b: analysis.run(data, params, b, running), backend, notify=fallback.append)
             else:
-                result, used = analysis.run(data, params, backend, progress), backend
+                result, used = analysis.run(data, params, backend, running), backend
         timings["compute"], clock = time.perf_counter() - clock, time.perf_counter()
-        files = _write(analysis, result, data, fallback, Path(out_dir) / study.uid, study, params)
+        target = Path(out_dir) / study.uid
+        try:
+            files = _write(analysis, result, data, fallback, target, study, params)
+        except WriteInterrupted:  # Ctrl-C during the moves: the result is complete, say so, then stop
+            files = [str(target / f"{analysis.name}.json")]
+            interrupted = True
+        else:
+            interrupted = False
         timings["write"] = time.perf_counter() - clock
         message = redact("; ".join(fallback))
-        return StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files), timings)
+        outcome = StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files),
+                               timings)
+        if interrupted:
+            raise StudyInterrupted(outcome)
+        return outcome
     except Exception as exc:  # reported in the summary; other studies go on
         message = redact(f"{type(exc).__name__}: {exc}")
         log.warning("%s failed on study %s: %s", analysis_name, study.uid, message)
         fault = not cpu_fallback and is_gpu_error(exc)
         return StudyOutcome(study.uid, False, time.perf_counter() - start, "", message, timings=timings,
                             gpu_fault=fault)
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived as a study's result was moved in; ``outcome`` is that complete result."""
+
+    def __init__(self, outcome: StudyOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
 
 
 def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: Path, study: Study,

@@ -29,9 +29,8 @@ import socket
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Optional
 
 from workstation.core.crash import process_alive
 
@@ -110,23 +109,31 @@ def _roll_forward(staging: Path, target: Path) -> None:
     log.info("completed a write into %s left unfinished by a killed writer", target)
 
 
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) until the block ends, then raise ``KeyboardInterrupt``.
+class WriteInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived while a study's files were moved in; all of them were (the write is complete)."""
+
+
+class HeldInterrupts:
+    """Holds Ctrl-C (SIGINT) between :meth:`hold` and :meth:`release`, which says whether it came.
 
     Only the main thread receives signals; elsewhere this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+
+    def __init__(self) -> None:
+        self._caught: list[int] = []
+        self._previous: Any = None
+        self._held = False
+
+    def hold(self) -> None:
+        if not self._held and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, lambda signum, frame: self._caught.append(signum))
+            self._held = True
+
+    def release(self) -> bool:
+        if self._held:
+            signal.signal(signal.SIGINT, self._previous)
+            self._held = False
+        return bool(self._caught)
 
 
 class StudyWrite:
@@ -143,6 +150,8 @@ class StudyWrite:
         self.staging: Optional[Path] = None
         self._moved: list[Path] = []
         self._saved: list[tuple[Path, Path]] = []
+        self._interrupts = HeldInterrupts()
+        self._committed = False
 
     def __enter__(self) -> "StudyWrite":
         self.created = not self.target.exists()
@@ -159,20 +168,21 @@ class StudyWrite:
         assert self.staging is not None
         finals = []
         journal = self.staging / JOURNAL
-        with interrupts_deferred():
-            scratch = self.staging / f"{JOURNAL}.tmp"
-            scratch.write_text(json.dumps([p.name for p in files]), encoding="utf-8")
-            os.replace(scratch, journal)  # from here on, a killed writer's result is completed, not undone
-            for path in files:
-                final = self.target / path.name
-                if final.exists():
-                    saved = self.staging / f".previous-{path.name}"
-                    os.replace(final, saved)
-                    self._saved.append((saved, final))
-                os.replace(path, final)
-                self._moved.append(final)
-                finals.append(final)
-            journal.unlink()
+        self._interrupts.hold()  # until the end of the block: the moves and the clean-up finish
+        scratch = self.staging / f"{JOURNAL}.tmp"
+        scratch.write_text(json.dumps([p.name for p in files]), encoding="utf-8")
+        os.replace(scratch, journal)  # from here on, a killed writer's result is completed, not undone
+        for path in files:
+            final = self.target / path.name
+            if final.exists():
+                saved = self.staging / f".previous-{path.name}"
+                os.replace(final, saved)
+                self._saved.append((saved, final))
+            os.replace(path, final)
+            self._moved.append(final)
+            finals.append(final)
+        journal.unlink()
+        self._committed = True
         return finals
 
     def _undo(self) -> None:
@@ -182,15 +192,17 @@ class StudyWrite:
             os.replace(saved, final)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is not None:
+        if exc_type is not None and not self._committed:
             try:
                 self._undo()
             except OSError:
                 log.warning("could not undo a failed write in %s", self.target, exc_info=True)
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
-        if exc_type is not None:
+        if exc_type is not None and not self._committed:
             self._remove_if_created()
+        if self._interrupts.release() and exc_type is None:
+            raise WriteInterrupted  # Ctrl-C came during the moves: they finished, now stop
 
     def _remove_if_created(self) -> None:
         if self.created:
