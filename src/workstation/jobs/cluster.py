@@ -16,6 +16,7 @@ Starting processes this way needs the calling script to guard its top level with
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class WorkerPlan:
     name: str
     kind: str
     device: str = ""
+    threads: int = 1  # CPU threads its libraries (BLAS, ONNX Runtime) may use
 
     @property
     def resources(self) -> dict[str, float]:
@@ -41,10 +43,16 @@ class WorkerPlan:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {"WORKSTATION_WORKER": self.name, "CUDA_VISIBLE_DEVICES": self.device if self.kind == "gpu" else ""}
+        env = {"WORKSTATION_WORKER": self.name, "CUDA_VISIBLE_DEVICES": self.device if self.kind == "gpu" else "",
+               "WORKSTATION_ORT_THREADS": str(self.threads)}
         if self.kind == "cpu":
             env["WORKSTATION_DEVICE"] = "cpu"
         return env
+
+
+def share_cores(plan: list[WorkerPlan], cores: int) -> list[WorkerPlan]:
+    threads = max(1, cores // max(len(plan), 1))
+    return [dataclasses.replace(p, threads=threads) for p in plan]
 
 
 def usable_cores() -> int:
@@ -69,7 +77,7 @@ def plan_local(gpus: Sequence[GpuSample], *, estimate: int = 0, per_gpu: Optiona
         plan += [WorkerPlan(f"gpu{g.index}-{k}", "gpu", str(g.index)) for k in range(max(1, n))]
     n_cpu = cpu_workers if cpu_workers is not None else (1 if gpus else min(4, cores))
     plan += [WorkerPlan(f"cpu-{k}", "cpu") for k in range(n_cpu)]
-    return plan
+    return share_cores(plan, cores)
 
 
 def _nanny(plan: WorkerPlan) -> dict[str, Any]:
@@ -86,21 +94,26 @@ def start_local(plan: Sequence[WorkerPlan], *, use_dask_cuda: Optional[bool] = N
     logging.getLogger("distributed").setLevel(logging.ERROR)
     from distributed import Client
 
-    gpu = [p for p in plan if p.kind == "gpu"]
-    cuda_cluster = _dask_cuda_cluster(gpu) if gpu and use_dask_cuda is not False else None
-    if cuda_cluster is not None:
-        cluster = cuda_cluster
-        for p in plan:
-            if p.kind == "cpu":
-                cluster.worker_spec[p.name] = _nanny(p)
-        cluster.scale(len(cluster.worker_spec))
-    else:
-        from distributed import Scheduler, SpecCluster
+    import dask
 
-        cluster = SpecCluster(workers={p.name: _nanny(p) for p in plan},
-                              scheduler={"cls": Scheduler, "options": {"dashboard_address": None,
-                                                                       "host": "127.0.0.1"}},
-                              silence_logs=logging.ERROR)
+    gpu = [p for p in plan if p.kind == "gpu"]
+    threads = str(min(p.threads for p in plan)) if plan else "1"
+    limits = {v: threads for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": limits}):  # before NumPy loads in a worker
+        cuda_cluster = _dask_cuda_cluster(gpu) if gpu and use_dask_cuda is not False else None
+        if cuda_cluster is not None:
+            cluster = cuda_cluster
+            for p in plan:
+                if p.kind == "cpu":
+                    cluster.worker_spec[p.name] = _nanny(p)
+            cluster.scale(len(cluster.worker_spec))
+        else:
+            from distributed import Scheduler, SpecCluster
+
+            cluster = SpecCluster(workers={p.name: _nanny(p) for p in plan},
+                                  scheduler={"cls": Scheduler, "options": {"dashboard_address": None,
+                                                                           "host": "127.0.0.1"}},
+                                  silence_logs=logging.ERROR)
     client = Client(cluster, set_as_default=False)
     client.wait_for_workers(len(plan), timeout=120)
     return client
@@ -126,7 +139,8 @@ def connect(spec: str, plan: Optional[Sequence[WorkerPlan]] = None) -> Any:
     if spec.startswith("local"):
         _, _, count = spec.partition(":")
         if count:
-            return start_local([WorkerPlan(f"cpu-{k}", "cpu") for k in range(int(count))])
+            return start_local(share_cores([WorkerPlan(f"cpu-{k}", "cpu") for k in range(int(count))],
+                                            usable_cores()))
         return start_local(plan or plan_local([]))
     from distributed import Client
 

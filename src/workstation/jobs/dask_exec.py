@@ -11,12 +11,13 @@ that died on another.  Reports travel on Dask's own event channel
 from __future__ import annotations
 
 import queue as queue_mod
+import threading
 import time
 import uuid
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from workstation.core.progress import Cancelled, Partial
-from workstation.jobs.dispatch import PROGRESS_EVERY_S, WorkerEvent
+from workstation.jobs.dispatch import PROGRESS_EVERY_S, WorkerEvent, drain
 from workstation.jobs.job_exec import JobResult, JobSpec, execute_job
 
 TOPIC = "workstation-jobs"
@@ -24,18 +25,19 @@ CANCEL_CHECK_S = 0.5
 
 
 def cancel_event_name(job_id: int) -> str:
-    return f"workstation-cancel-{job_id}"
+    """A new name for each submission (a job cancelled, then retried, must not see the old flag)."""
+    return f"workstation-cancel-{job_id}-{uuid.uuid4().hex[:12]}"
 
 
 class DaskReporter:
     """Sends a job's reports from a Dask worker; reads its cancel flag at most every 0.5 s."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, cancel_name: str) -> None:
         from distributed import Event, get_worker
 
         self.job_id = job_id
         self._worker = get_worker()
-        self._cancel = Event(cancel_event_name(job_id))
+        self._cancel = Event(cancel_name)
         self._cancelled = False
         self._last_send = self._last_check = 0.0
 
@@ -67,9 +69,9 @@ class DaskReporter:
         return self._cancelled
 
 
-def run_on_worker(spec: JobSpec) -> JobResult:
-    """The Dask task of one job."""
-    return execute_job(spec, DaskReporter(spec.id))
+def run_on_worker(spec: JobSpec, cancel_name: str) -> JobResult:
+    """The Dask task of one job (``cancel_name``: its ``distributed.Event``)."""
+    return execute_job(spec, DaskReporter(spec.id, cancel_name))
 
 
 def task_resources(workers: dict[str, Any], device: str) -> Optional[dict[str, float]]:
@@ -84,12 +86,16 @@ def task_resources(workers: dict[str, Any], device: str) -> Optional[dict[str, f
 
 
 class DaskExecutor:
-    """Runs jobs as tasks of ``client``'s cluster."""
+    """Runs jobs as tasks of ``client``'s cluster (``run(spec)`` on a worker: :func:`run_on_worker`)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, run: Callable[[JobSpec, str], JobResult] = run_on_worker) -> None:
         self.client = client
+        self._run = run
         self._events: queue_mod.Queue[WorkerEvent] = queue_mod.Queue()
         self._futures: dict[int, Any] = {}
+        self._cancel_names: dict[int, str] = {}
+        self._workers_seen: tuple[float, dict[str, Any]] = (0.0, {})
+        self._wake = threading.Event()  # set as a task ends
         client.subscribe_topic(TOPIC, self._on_event)
 
     def _on_event(self, event: Any) -> None:
@@ -99,45 +105,46 @@ class DaskExecutor:
                                      str(data.get("message", ""))))
 
     def _workers(self) -> dict[str, Any]:
-        return dict(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        """The cluster's workers (asked again at most once a second)."""
+        seen, workers = self._workers_seen
+        if time.monotonic() - seen > 1.0:
+            workers = dict(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+            self._workers_seen = (time.monotonic(), workers)
+        return workers
 
     def slots(self) -> int:
         return max(1, sum(int(w.get("nthreads", 1)) for w in self._workers().values()))
 
     def submit(self, spec: JobSpec, priority: int) -> None:
-        from distributed import Event
-
-        Event(cancel_event_name(spec.id), client=self.client).clear()
+        name = self._cancel_names[spec.id] = cancel_event_name(spec.id)
         self._futures[spec.id] = self.client.submit(
-            run_on_worker, spec, key=f"workstation-job-{spec.id}-{uuid.uuid4().hex[:8]}", pure=False,
+            self._run, spec, name, key=f"workstation-job-{spec.id}-{uuid.uuid4().hex[:8]}", pure=False,
             priority=priority, resources=task_resources(self._workers(), spec.device))
+        self._futures[spec.id].add_done_callback(lambda _future: self._wake.set())
 
     def cancel(self, job_id: int) -> None:
         from distributed import Event
 
-        Event(cancel_event_name(job_id), client=self.client).set()
+        name = self._cancel_names.get(job_id)
+        if name is not None:
+            Event(name, client=self.client).set()
         future = self._futures.get(job_id)
         if future is not None and future.status == "pending":
             future.cancel()
 
     def events(self) -> list[WorkerEvent]:
-        found = []
-        while True:
-            try:
-                found.append(self._events.get_nowait())
-            except queue_mod.Empty:
-                return found
+        return drain(self._events)
 
     def finished(self, timeout: float) -> list[tuple[int, JobResult | BaseException]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            done = [(i, f) for i, f in self._futures.items() if f.done()]
-            if done or time.monotonic() >= deadline:
-                break
-            time.sleep(0.02)
+        if not self._futures:
+            return []
+        self._wake.wait(timeout)
+        self._wake.clear()
+        done = [(i, f) for i, f in self._futures.items() if f.done()]
         out: list[tuple[int, JobResult | BaseException]] = []
         for job_id, future in done:
             del self._futures[job_id]
+            self._cancel_names.pop(job_id, None)
             if future.cancelled():
                 from workstation.jobs.execute import StudyOutcome
 

@@ -65,6 +65,16 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def drain(events: "queue_mod.Queue[WorkerEvent]") -> list[WorkerEvent]:
+    """Everything in ``events`` now, without waiting."""
+    found = []
+    while True:
+        try:
+            found.append(events.get_nowait())
+        except queue_mod.Empty:
+            return found
+
+
 def spec_of(job: JobRow) -> JobSpec:
     assert job.study_ref is not None
     return JobSpec(job.id, job.analysis, job.study_ref, dict(job.params), job.out_dir, job.device,
@@ -130,12 +140,7 @@ class InlineExecutor:
             reporter.cancel_event.set()
 
     def events(self) -> list[WorkerEvent]:
-        found = []
-        while True:
-            try:
-                found.append(self._events.get_nowait())
-            except queue_mod.Empty:
-                return found
+        return drain(self._events)
 
     def finished(self, timeout: float) -> list[tuple[int, JobResult | BaseException]]:
         if not self._futures:
@@ -150,9 +155,10 @@ class InlineExecutor:
         return out
 
     def close(self) -> None:
+        """Stop the jobs still running (at their next progress report) without waiting for them."""
         for reporter in self._reporters.values():
             reporter.cancel_event.set()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass
@@ -174,19 +180,22 @@ class Dispatcher:
     study's line); ``on_note(message)`` for what the user should know (a GPU out of
     rotation, a job re-queued after its worker died).  ``origins`` restricts the jobs
     taken; while ``paused()`` is true no new job is taken (the desktop application
-    pauses while the user's own jobs run).
+    pauses while the user's own jobs run).  ``prefetch`` jobs more than the executor
+    runs at once are handed over ahead, so a cluster's workers never wait for the
+    dispatcher (the cluster's scheduler orders them by priority too).
     """
 
     def __init__(self, queue: JobQueue, executor: Executor, *, owner: Optional[str] = None,
                  on_result: Optional[Callable[[JobRow, JobResult], None]] = None,
                  on_note: Optional[Callable[[str], None]] = None, origins: Optional[list[str]] = None,
-                 poll_s: float = 0.2, paused: Optional[Callable[[], bool]] = None) -> None:
+                 poll_s: float = 0.2, paused: Optional[Callable[[], bool]] = None, prefetch: int = 0) -> None:
         self.queue, self.executor = queue, executor
         self.owner = owner or new_owner()
         self.on_result, self.on_note = on_result, on_note
         self.origins = origins
         self.poll_s = poll_s
         self.paused = paused
+        self.prefetch = prefetch
         self.stop_event = threading.Event()
         self.in_flight: dict[int, JobRow] = {}
         self._user_cancelled: set[int] = set()
@@ -213,7 +222,7 @@ class Dispatcher:
                 self._note(f"job {job_id} failed: {job.error if job else 'its worker stopped'}")
 
     def _fill(self) -> None:
-        free = self.executor.slots() - len(self.in_flight)
+        free = self.executor.slots() + self.prefetch - len(self.in_flight)
         if free <= 0 or (self.paused is not None and self.paused()):
             return
         for job in self.queue.claim(self.owner, free, origins=self.origins):
@@ -274,6 +283,7 @@ class Dispatcher:
         """
         last_beat = last_recover = 0.0
         idle_since: Optional[float] = None
+        stopping = False
         try:
             while True:
                 now = time.monotonic()
@@ -291,7 +301,8 @@ class Dispatcher:
                     self.stop_event.wait(self.poll_s)
                     continue
                 idle_since = None
-                if self.stop_event.is_set():
+                if self.stop_event.is_set() and not stopping:
+                    stopping = True
                     for job_id in self.in_flight:
                         self.executor.cancel(job_id)
                 for event in self.executor.events():

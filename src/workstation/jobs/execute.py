@@ -93,20 +93,14 @@ def run_study(
                 result, used = analysis.run(data, params, backend, running), backend
         timings["compute"], clock = time.perf_counter() - clock, time.perf_counter()
         target = Path(out_dir) / study.uid
+        message = redact("; ".join(fallback))
         try:
             files = _write(analysis, result, data, fallback, target, study, params)
-        except WriteInterrupted:  # Ctrl-C during the moves: the result is complete, say so, then stop
-            files = [str(target / f"{analysis.name}.json")]
-            interrupted = True
-        else:
-            interrupted = False
+        except WriteInterrupted:  # Ctrl-C during the moves: the result is complete; say so, then stop
+            raise StudyInterrupted(StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message,
+                                                (str(target / f"{analysis.name}.json"),), timings)) from None
         timings["write"] = time.perf_counter() - clock
-        message = redact("; ".join(fallback))
-        outcome = StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files),
-                               timings)
-        if interrupted:
-            raise StudyInterrupted(outcome)
-        return outcome
+        return StudyOutcome(study.uid, True, time.perf_counter() - start, used.label, message, tuple(files), timings)
     except Exception as exc:  # reported in the summary; other studies go on
         message = redact(f"{type(exc).__name__}: {exc}")
         log.warning("%s failed on study %s: %s", analysis_name, study.uid, message)
@@ -138,5 +132,5 @@ def _write(analysis: Any, result: Any, data: Any, warnings: list[str], target: P
         files = [Path(p) for p in staged] + [json_path]
         manifest_path = staging / manifest.manifest_name(analysis.name)
         write_json(manifest.build(analysis.name, params.to_json(), manifest.fingerprint(study), files), manifest_path)
-        finals = write.commit(files + [manifest_path])
-    return [str(finals[-2])] + [str(p) for p in finals[:-2]] + [str(finals[-1])]  # record first, manifest last
+        *artifacts, record_path, manifest_file = (str(p) for p in write.commit(files + [manifest_path]))
+    return [record_path, *artifacts, manifest_file]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Protocol
@@ -206,20 +207,24 @@ def _free_pool(index: int) -> None:
 
 
 def execute_job(spec: JobSpec, reporter: Reporter, *, ledger: Optional[GpuLedger] = None,
-                devices: Optional[list[LedgerDevice]] = None) -> JobResult:
+                devices: Optional[list[LedgerDevice]] = None, rotation: Optional[Rotation] = None) -> JobResult:
     """Run ``spec`` here; never raises for a bad study or a failed run (the outcome says)."""
     from workstation.core.redact import redact
 
     worker = worker_name()
     reporter.started(worker, "")
+    t0 = time.perf_counter()
     try:
         study = spec.study_ref.load()
     except StudyNotFound as exc:
         return JobResult(spec.id, StudyOutcome(spec.study_ref.uid, False, 0.0, message=redact(str(exc))), worker)
-    gate = GpuGate(spec, reporter, ledger, devices)
+    headers_s = time.perf_counter() - t0
+    gate = GpuGate(spec, reporter, ledger, devices, rotation)
     sink = ProgressSink(reporter.progress, reporter.partial)
     outcome = run_study(spec.analysis, study, spec.out_dir, params=spec.params, progress=sink, gate=gate,
                         cpu_fallback=spec.may_fall_back)
+    timings = {**outcome.timings, "decode": outcome.timings.get("decode", 0.0) + headers_s}  # headers read too
+    outcome = dataclasses.replace(outcome, seconds=outcome.seconds + headers_s, timings=timings)
     if outcome.ok and outcome.device.startswith("cuda"):
         outcome = dataclasses.replace(outcome, device=gate.device_label)
     if gate.notes:

@@ -157,7 +157,8 @@ def _work(queue: Any, args: argparse.Namespace) -> int:
         print(redact(f"workstation-batch: {message}"), file=sys.stderr, flush=True)
 
     executor, client = _executor(queue, args)
-    dispatcher = Dispatcher(queue, executor, on_result=on_result, on_note=on_note)
+    prefetch = executor.slots() if client is not None else 0
+    dispatcher = Dispatcher(queue, executor, on_result=on_result, on_note=on_note, prefetch=prefetch)
     previous = signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
     interrupted = False
     try:

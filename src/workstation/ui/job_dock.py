@@ -65,6 +65,7 @@ class JobRow(QFrame):
         job.state_changed.connect(self._on_state)
         job.failed.connect(self._on_failed)
         job.fell_back.connect(self._on_fell_back)
+        self._on_progress(job.fraction, job.message)  # what it reported before this row existed
         self._on_state(job.state)
 
     def _cancel(self) -> None:
@@ -122,9 +123,12 @@ class JobDock(QDockWidget):
             self.setWidget(scroll)
         else:
             self.queue_view = QueueView(runner.queue, lambda: {j.row for j in runner.jobs if j.row is not None})
+            scroll.setMinimumHeight(120)  # one job row whole
             splitter = QSplitter(Qt.Orientation.Vertical)
             splitter.addWidget(scroll)
             splitter.addWidget(self.queue_view)
+            splitter.setStretchFactor(0, 2)
+            splitter.setStretchFactor(1, 3)
             self.setWidget(splitter)
         runner.job_added.connect(self.add_job)
         for job in runner.jobs:
