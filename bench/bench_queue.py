@@ -12,7 +12,7 @@ gives for this machine (on a GPU: as many per GPU as the first job's memory esti
 fits, at most the cores; on the CPU: the cores, at most 4), unless ``--workers`` says.
 
 Run: ``python bench/bench_queue.py [--studies 50] [--analyses calcium,segmentation]
-[--device cpu|auto] [--slices 60] [--size 512] [--workers 1,6]``.
+[--device cpu|auto] [--slices 60] [--size 512] [--workers 1,6] [--executor dask|threads]``.
 """
 
 from __future__ import annotations
@@ -114,7 +114,10 @@ def huey_ms(n: int, folder: Path) -> float | None:
     return (time.perf_counter() - t0) / n * 1e3
 
 
-def _executor(workers: int, device: str) -> tuple[Any, Any]:
+def _executor(workers: int, device: str, kind: str) -> tuple[Any, Any]:
+    if kind == "threads":  # jobs in threads of this process, sharing the GPUs through the same ledger
+        _warm()
+        return InlineExecutor(workers), None
     gpus = [] if device == "cpu" else sample_devices()
     if gpus:
         per_gpu = max(1, workers // len(gpus))
@@ -161,6 +164,10 @@ def _row(workers: int, run: CohortRun, n_studies: int, same: str) -> str:
             f"{run.done}/{len(run.rows)} | {same} |")
 
 
+def _ms(value: float) -> str:
+    return "n/a" if value != value else f"{value:.2f}"  # NaN: not measured
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--studies", type=int, default=50)
@@ -171,7 +178,14 @@ def main() -> int:
     parser.add_argument("--cohort", type=Path, default=None, help="folder for the demo CTs (kept for reuse)")
     parser.add_argument("--workers", default=None, help="worker counts to compare, e.g. 1,6")
     parser.add_argument("--overhead-jobs", type=int, default=500)
+    parser.add_argument("--executor", choices=("dask", "threads"), default="dask",
+                        help="worker processes on a local Dask cluster, or threads of this process")
     args = parser.parse_args()
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("Dask is not installed: the workers are threads of this process (--executor threads)")
+        args.executor = "threads"
     analyses = args.analyses.split(",")
     samples = [] if args.device == "cpu" else sample_devices()
     print(format_table(samples))
@@ -187,13 +201,15 @@ def main() -> int:
     runs: dict[int, CohortRun] = {}
     with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
         for workers in counts:
-            executor, client = _executor(workers, args.device)
+            executor, client = _executor(workers, args.device, args.executor)
             try:
                 runs[workers] = run_cohort(studies, analyses, Path(tmp) / f"w{workers}", executor,
-                                           device=args.device, monitor=monitor, prefetch=executor.slots())
+                                           device=args.device, monitor=monitor,
+                                           prefetch=executor.slots() if client is not None else 0)
             finally:
                 executor.close()
-                cluster.close(client)
+                if client is not None:
+                    cluster.close(client)
             first = runs[counts[0]]
             diff = differences(first.out, runs[workers].out)
             same = "-" if workers == counts[0] else ("yes" if not diff else f"NO ({len(diff)} files)")
@@ -210,21 +226,23 @@ def main() -> int:
             inline_wall, inline_cpu = dispatcher_ms(n, folder, inline)
         finally:
             inline.close()
-        client = cluster.start_local(cluster.plan_local([], cpu_workers=1))
-        dask = DaskExecutor(client, run=_noop_task)
-        try:
-            alone = dask_alone_ms(client, n)
-            dask_wall, dask_cpu = dispatcher_ms(n, folder, dask)
-        finally:
-            dask.close()
-            cluster.close(client)
+        alone = dask_wall = dask_cpu = float("nan")
+        if args.executor == "dask":
+            client = cluster.start_local(cluster.plan_local([], cpu_workers=1))
+            dask = DaskExecutor(client, run=_noop_task)
+            try:
+                alone = dask_alone_ms(client, n)
+                dask_wall, dask_cpu = dispatcher_ms(n, folder, dask)
+            finally:
+                dask.close()
+                cluster.close(client)
         peer = huey_ms(n, folder)
     print(f"\n| queue overhead per job ({n} no-op jobs) | wall ms | dispatcher CPU ms |\n|---|---:|---:|")
     print(f"| SQLite: enqueue | {enqueue:.2f} | |")
     print(f"| SQLite: take + start + 4 progress + finish | {lifecycle:.2f} | |")
     print(f"| dispatcher + thread executor (1 worker) | {inline_wall:.2f} | {inline_cpu:.2f} |")
-    print(f"| Dask alone: submit + gather (1 worker) | {alone:.2f} | |")
-    print(f"| dispatcher + Dask executor (1 worker, {PIPELINE} ahead) | {dask_wall:.2f} | {dask_cpu:.2f} |")
+    print(f"| Dask alone: submit + gather (1 worker) | {_ms(alone)} | |")
+    print(f"| dispatcher + Dask executor (1 worker, {PIPELINE} ahead) | {_ms(dask_wall)} | {_ms(dask_cpu)} |")
     print(f"| peer: huey SqliteHuey enqueue + dequeue + execute | {'n/a' if peer is None else f'{peer:.2f}'} | |")
     return 0
 

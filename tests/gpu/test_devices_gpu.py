@@ -60,6 +60,13 @@ def test_a_job_reserves_its_estimate_and_runs_on_the_gpu(gpu: Backend, tmp_path:
     study = scan([tmp_path / "ct"]).studies[0]
     devices = local_gpus()
     assert devices and all(d.key.startswith(("GPU-", "MIG-", "gpu-")) for d in devices)
+    import os
+
+    if "CUDA_VISIBLE_DEVICES" not in os.environ and dev.sample_devices():  # found among NVML's by PCI bus
+        by_bus = {s.pci_bus: s.uuid for s in dev.sample_devices()}
+        import cupy
+
+        assert devices[0].key == by_bus[dev.bus_key(cupy.cuda.runtime.deviceGetPCIBusId(0))]
     ledger = GpuLedger(tmp_path / "ledger.sqlite")
     held: list[dict[str, int]] = []
 

@@ -43,14 +43,16 @@ def fake_nvml(gpus: list[dict[str, Any]]) -> types.ModuleType:
     m.nvmlDeviceGetPowerUsage = lambda h: value(h, "power_mw")
     m.nvmlDeviceGetEnforcedPowerLimit = lambda h: value(h, "limit_mw")
     m.nvmlDeviceGetTotalEccErrors = lambda h, kind, counter: value(h, "ecc")[kind]
+    m.nvmlDeviceGetPciInfo = lambda h: types.SimpleNamespace(busId=value(h, "bus"))
     return m
 
 
 H200 = {"name": "NVIDIA H200", "uuid": "GPU-1111", "memory": Memory(150_150_716_416, 1_073_741_824, 149_076_974_592),
-        "rates": Rates(37, 12), "temp": 41, "power_mw": 123_456, "limit_mw": 700_000, "ecc": (3, 0)}
+        "rates": Rates(37, 12), "temp": 41, "power_mw": 123_456, "limit_mw": 700_000, "ecc": (3, 0),
+        "bus": b"00000000:1B:00.0"}
 CONSUMER = {"name": b"NVIDIA GeForce RTX 4090", "uuid": b"GPU-2222", "memory": Memory(25_757_220_864, 0, 25_757_220_864),
             "rates": NVMLError("Not Supported"), "temp": 55, "power_mw": NVMLError("Not Supported"),
-            "limit_mw": NVMLError("Not Supported"), "ecc": NVMLError("Not Supported")}
+            "limit_mw": NVMLError("Not Supported"), "ecc": NVMLError("Not Supported"), "bus": NVMLError("Unknown")}
 
 
 @pytest.fixture
@@ -74,6 +76,7 @@ def test_nvml_values_become_units_and_missing_values_none(nvml: Any) -> None:
     assert (a.utilisation, a.memory_utilisation, a.temperature_c) == (37, 12, 41)
     assert a.power_w == pytest.approx(123.456) and a.power_limit_w == 700.0
     assert (a.ecc_corrected, a.ecc_uncorrected) == (3, 0)
+    assert a.pci_bus == dev.bus_key("0000:1b:00.0") == "0000:1b:00.0" and b.pci_bus == ""  # as CUDA writes it
     assert (b.name, b.uuid) == ("NVIDIA GeForce RTX 4090", "GPU-2222")  # bytes from old bindings
     assert (b.utilisation, b.power_w, b.power_limit_w, b.ecc_corrected, b.ecc_uncorrected) == (None,) * 5
     assert b.temperature_c == 55

@@ -55,6 +55,8 @@ def test_a_job_runs_to_done_with_its_files_and_timings(queue: JobQueue) -> None:
         "done", 1, "cuda:1", ("/out/x.json",), 1.5, None)
     assert not queue.finish(job_id, owner, "failed")  # no longer the owner's
     assert queue.counts()["done"] == 1 and queue.pending() == 0
+    (light,) = queue.jobs(light=True)
+    assert light.study_ref is None and light.params == {} and (light.state, light.files) == ("done", done.files)
 
 
 def test_cancel_queued_at_once_running_at_the_next_heartbeat(queue: JobQueue) -> None:

@@ -52,6 +52,7 @@ class GpuSample:
     ecc_corrected: Optional[int] = None
     ecc_uncorrected: Optional[int] = None
     time: float = 0.0
+    pci_bus: str = ""  # domain:bus:device.function, as bus_key() writes it
 
     @property
     def label(self) -> str:
@@ -114,6 +115,8 @@ def _sample(lib: ModuleType, index: int, now: float) -> GpuSample:
     power = _optional(lambda: lib.nvmlDeviceGetPowerUsage(handle))
     limit = _optional(lambda: lib.nvmlDeviceGetEnforcedPowerLimit(handle))
 
+    pci = _optional(lambda: lib.nvmlDeviceGetPciInfo(handle))
+
     def ecc(kind: int) -> Optional[int]:
         value = _optional(lambda: lib.nvmlDeviceGetTotalEccErrors(handle, kind, lib.NVML_VOLATILE_ECC))
         return None if value is None else int(value)
@@ -128,7 +131,19 @@ def _sample(lib: ModuleType, index: int, now: float) -> GpuSample:
         power_w=None if power is None else power / 1000.0, power_limit_w=None if limit is None else limit / 1000.0,
         ecc_corrected=ecc(lib.NVML_MEMORY_ERROR_TYPE_CORRECTED),
         ecc_uncorrected=ecc(lib.NVML_MEMORY_ERROR_TYPE_UNCORRECTED), time=now,
+        pci_bus=bus_key(_text(pci.busId)) if pci is not None else "",
     )
+
+
+def bus_key(bus_id: str) -> str:
+    """A PCI bus ID as ``dddd:bb:dd.f`` whichever library wrote it (NVML pads the domain to 8 digits)."""
+    parts = bus_id.strip().lower().split(":")
+    if len(parts) == 3:
+        try:
+            return f"{int(parts[0], 16):04x}:{parts[1]}:{parts[2]}"
+        except ValueError:
+            pass
+    return bus_id.strip().lower()
 
 
 def sample_devices() -> list[GpuSample]:

@@ -44,6 +44,7 @@ class WorkerPlan:
     @property
     def env(self) -> dict[str, str]:
         env = {"WORKSTATION_WORKER": self.name, "CUDA_VISIBLE_DEVICES": self.device if self.kind == "gpu" else "",
+               "CUDA_DEVICE_ORDER": "PCI_BUS_ID",  # CUDA numbers the GPUs as nvidia-smi and NVML do
                "WORKSTATION_ORT_THREADS": str(self.threads)}
         if self.kind == "cpu":
             env["WORKSTATION_DEVICE"] = "cpu"

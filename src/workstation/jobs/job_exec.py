@@ -87,11 +87,18 @@ def _physical_ids() -> Optional[list[str]]:
 
 
 def local_gpus() -> list[LedgerDevice]:
-    """The GPUs this process may use, identified across processes by NVML UUID."""
-    if os.environ.get("WORKSTATION_DEVICE", "").strip().lower() == "cpu":
-        return []
+    """The GPUs this process may use (``WORKSTATION_DEVICE=cuda:N`` keeps only N), each
+    identified across processes by its NVML UUID, found by PCI bus ID (CUDA's numbering
+    may differ from NVML's)."""
+    from workstation.compute.backend import ENV_VAR, parse_device
+    from workstation.compute.devices import bus_key, sample_devices
+
+    try:
+        kind, only = parse_device(os.environ.get(ENV_VAR, "") or "auto")
+    except ValueError:
+        kind, only = "auto", 0
     physical = _physical_ids()
-    if physical is not None and not physical:
+    if kind == "cpu" or (physical is not None and not physical):
         return []
     try:
         import cupy
@@ -99,14 +106,20 @@ def local_gpus() -> list[LedgerDevice]:
         count = int(cupy.cuda.runtime.getDeviceCount())
     except Exception:  # no CuPy, no driver: no GPU here
         return []
-    from workstation.compute.devices import sample_devices
-
-    by_index = {str(s.index): s for s in sample_devices()}
-    by_uuid = {s.uuid: s for s in by_index.values()}
+    samples = sample_devices()
+    by_bus = {s.pci_bus: s for s in samples if s.pci_bus}
+    by_id = {**{str(s.index): s for s in samples}, **{s.uuid: s for s in samples}}
+    pinned = os.environ.get(ENV_VAR, "").strip().lower().startswith("cuda:")
     devices = []
     for i in range(count):
+        if pinned and i != only:
+            continue
+        try:
+            sample = by_bus.get(bus_key(str(cupy.cuda.runtime.deviceGetPCIBusId(i))))
+        except Exception:
+            sample = None
         pid = physical[i] if physical is not None and i < len(physical) else str(i)
-        sample = by_index.get(pid) or by_uuid.get(pid)
+        sample = sample or by_id.get(pid)
         key = sample.uuid if sample is not None and sample.uuid else f"gpu-{socket.gethostname()}-{pid}"
         devices.append(LedgerDevice(key, i, _measure(i, sample.index if sample is not None else None)))
     return devices

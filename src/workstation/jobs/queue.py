@@ -195,6 +195,8 @@ class JobQueue:
             raise RuntimeError(f"{self.path} was written by a newer version (schema {version})")
         db.executescript(_SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._light_columns = ", ".join(f"'{{}}' AS {c}" if c in ("study_ref", "params") else c
+                                        for c in (r[1] for r in db.execute("PRAGMA table_info(jobs)")))
 
     # -- connections ----------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -393,8 +395,12 @@ class JobQueue:
         return JobRow.from_row(row) if row is not None else None
 
     def jobs(self, states: Optional[Sequence[str]] = None, *, limit: int = 500,
-             ids: Optional[Sequence[int]] = None) -> list[JobRow]:
-        """Jobs, running first, then queued by priority, then finished (newest first)."""
+             ids: Optional[Sequence[int]] = None, light: bool = False) -> list[JobRow]:
+        """Jobs, running first, then queued by priority, then finished (newest first).
+
+        ``light``: without their study references and parameters (a view refreshed every
+        second needs neither, and a study reference lists every file).
+        """
         where: list[str] = []
         args: list[Any] = []
         if states:
@@ -403,7 +409,8 @@ class JobQueue:
         if ids is not None:
             where.append(f"id IN ({', '.join('?' * len(ids)) or 'NULL'})")
             args += [int(i) for i in ids]
-        sql = ("SELECT * FROM jobs" + (f" WHERE {' AND '.join(where)}" if where else "")
+        columns = self._light_columns if light else "*"
+        sql = (f"SELECT {columns} FROM jobs" + (f" WHERE {' AND '.join(where)}" if where else "")
                + " ORDER BY CASE state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END,"
                " CASE WHEN state IN ('queued', 'running') THEN -priority ELSE 0 END,"
                " CASE WHEN state IN ('queued', 'running') THEN id ELSE -id END LIMIT ?")

@@ -91,7 +91,8 @@ class QueueView(QWidget):
         """Read the queue again and show it."""
         try:
             hidden = set(self._hidden_rows())
-            rows = [r for r in self.queue.jobs(FILTERS[self.filter.currentText()], limit=LIMIT) if r.id not in hidden]
+            rows = [r for r in self.queue.jobs(FILTERS[self.filter.currentText()], limit=LIMIT, light=True)
+                    if r.id not in hidden]
             counts = self.queue.counts()
         except Exception as exc:  # a locked or vanished database must not take the window down
             self.summary.setText(f"queue unavailable: {type(exc).__name__}")
