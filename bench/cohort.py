@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from workstation.core.study import Study
-from workstation.jobs.queue import JobQueue, JobRow
+from workstation.jobs.job_row import JobRow
+from workstation.jobs.queue import JobQueue
 from workstation.jobs.study_ref import StudyRef
 
 

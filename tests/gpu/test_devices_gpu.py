@@ -43,7 +43,9 @@ def test_nvml_values_agree_with_nvidia_smi(gpu: Backend) -> None:
 
 
 def test_health_check_passes_on_a_working_gpu(gpu: Backend) -> None:
-    health = dev.health_check(gpu.device_id or 0)
+    from workstation.compute.health import health_check
+
+    health = health_check(gpu.device_id or 0)
     assert health.ok, health.message
     assert health.seconds < 5.0
 

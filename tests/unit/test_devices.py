@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from workstation.compute import devices as dev
+from workstation.compute import health
 
 Memory = namedtuple("Memory", "total used free")
 Rates = namedtuple("Rates", "gpu memory")
@@ -140,11 +141,11 @@ def test_a_gpu_failing_its_health_check_leaves_the_rotation_until_checked_again(
     results = {0: True, 1: False}
     checks: list[int] = []
 
-    def check(index: int) -> dev.Health:
+    def check(index: int) -> health.Health:
         checks.append(index)
-        return dev.Health(f"cuda:{index}", results[index], "" if results[index] else "ECC error", 0.01)
+        return health.Health(f"cuda:{index}", results[index], "" if results[index] else "ECC error", 0.01)
 
-    rotation = dev.Rotation(check)
+    rotation = health.Rotation(check)
     assert rotation.usable(0).ok and not rotation.usable(1).ok
     assert rotation.usable(1).message == "ECC error" and checks == [0, 1]  # cached
     assert set(rotation.out_of_rotation()) == {1}
@@ -163,5 +164,5 @@ def test_the_health_check_fails_cleanly_without_cuda() -> None:
         pytest.skip("CuPy is installed: tests/gpu checks the real device")
     except ImportError:
         pass
-    health = dev.health_check(0)
-    assert not health.ok and "cupy" in health.message.lower()
+    result = health.health_check(0)
+    assert not result.ok and "cupy" in result.message.lower()

@@ -13,7 +13,8 @@ from workstation.core.progress import Cancelled
 from workstation.jobs.dispatch import Dispatcher, InlineExecutor
 from workstation.jobs.execute import StudyOutcome
 from workstation.jobs.job_exec import JobResult, JobSpec
-from workstation.jobs.queue import BATCH, GPU_RETRIES, INTERACTIVE, JobQueue
+from workstation.jobs.job_row import GPU_RETRIES
+from workstation.jobs.queue import BATCH, INTERACTIVE, JobQueue
 from workstation.jobs.study_ref import StudyRef
 
 REF = StudyRef("1.2.3", ("/x.dcm",))

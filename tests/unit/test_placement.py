@@ -160,7 +160,7 @@ def test_reservations_of_a_dead_process_are_dropped_and_the_budget_measured_agai
 
 
 def test_the_gate_runs_a_job_too_big_for_every_gpu_on_the_cpu(tmp_path: Path) -> None:
-    from workstation.compute import devices as dev
+    from workstation.compute import health as dev
     from workstation.jobs.job_exec import GpuGate, JobSpec
     from workstation.jobs.study_ref import StudyRef
 

@@ -5,7 +5,7 @@ as its executor has free workers (highest priority first), renews their leases e
 :data:`~workstation.jobs.queue.HEARTBEAT_S` seconds, passes the user's cancels on,
 writes the workers' reports (started, progress) into the rows and ends each job with
 its outcome.  A CUDA fault gives the job back to the queue for another GPU attempt
-(:data:`~workstation.jobs.queue.GPU_RETRIES`), after which its run may fall back to the
+(:data:`~workstation.jobs.job_row.GPU_RETRIES`), after which its run may fall back to the
 CPU.  When the dispatcher stops (the application closes), jobs still running are
 stopped and given back, to run again next time.
 
@@ -26,7 +26,8 @@ from typing import Any, Callable, Optional, Protocol
 
 from workstation.core.progress import Cancelled, Partial
 from workstation.jobs.job_exec import JobResult, JobSpec, execute_job
-from workstation.jobs.queue import HEARTBEAT_S, JobQueue, JobRow, new_owner
+from workstation.jobs.job_row import JobRow
+from workstation.jobs.queue import HEARTBEAT_S, JobQueue, new_owner
 
 log = logging.getLogger(__name__)
 #: Seconds between progress reports a worker sends (the first and the last always go).

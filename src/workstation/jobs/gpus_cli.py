@@ -16,7 +16,7 @@ import os
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
-    from workstation.compute.devices import Health
+    from workstation.compute.health import Health
 
 HELP = "list the GPUs (memory, utilisation, temperature, power, ECC errors)"
 
@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
 def check_physical(physical: int) -> "Health":
     """Health-check the GPU NVML numbers ``physical`` (CUDA numbers it the same unless
     ``CUDA_VISIBLE_DEVICES`` says otherwise)."""
-    from workstation.compute.devices import Health, health_check
+    from workstation.compute.health import Health, health_check
 
     if "CUDA_VISIBLE_DEVICES" not in os.environ:
         return health_check(physical)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Protocol
 
 from workstation.compute.backend import Backend, cpu_backend, select_backend
-from workstation.compute.devices import ROTATION, Rotation
+from workstation.compute.health import ROTATION, Rotation
 from workstation.core.progress import Partial, ProgressSink
 from workstation.jobs.execute import StudyOutcome, run_study
 from workstation.jobs.gpu_ledger import GpuLedger, LedgerDevice

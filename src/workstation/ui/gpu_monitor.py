@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.compute.devices import ROTATION, DeviceMonitor, GpuSample, no_gpu_reason
+from workstation.compute.devices import DeviceMonitor, GpuSample, no_gpu_reason
+from workstation.compute.health import ROTATION
 
 COLUMNS = ("GPU", "memory (GiB)", "util", "temp", "power", "ECC")
 

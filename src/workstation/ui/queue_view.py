@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.redact import redact
-from workstation.jobs.queue import STATES, JobQueue, JobRow
+from workstation.jobs.job_row import JobRow
+from workstation.jobs.queue import STATES, JobQueue
 
 FILTERS = {"All": None, "Queued": ["queued"], "Running": ["running"], "Finished": ["done", "failed", "cancelled"],
            "Failed": ["failed"]}
