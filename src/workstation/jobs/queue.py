@@ -173,8 +173,10 @@ class JobQueue:
     def enqueue(self, analysis: str, study_ref: Optional[StudyRef], params: Optional[Mapping[str, Any]] = None,
                 priority: int = BATCH, device: str = "auto", *, out_dir: str | Path = "",
                 title: str = "", origin: str = "batch") -> int:
-        """Add a queued job; returns its id.  ``params`` as the analysis's ``Params.to_json()``."""
+        """Add a queued job; returns its id.  ``params`` as the analysis's ``Params.to_json()``;
+        results go to ``out_dir`` (default :func:`default_results_dir`)."""
         uid = study_ref.uid if study_ref is not None else ""
+        out_dir = out_dir or default_results_dir()
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO jobs (analysis, title, study_uid, study_ref, params, out_dir, origin, priority, device,"

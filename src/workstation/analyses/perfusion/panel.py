@@ -125,6 +125,9 @@ class PerfusionPanel(QWidget, PanelExport):
         self.show_roi_curve(self.context.roi)
 
     def _error(self, message: str) -> None:
+        if self.partial_maps is not None:  # the slabs of a run that failed are no result
+            self.partial_maps = None
+            self.context.set_overlay(OVERLAY_KEY, None)
         self.summary.setText(f"Failed: {message}")
         self.context.notify("Perfusion", message)
 

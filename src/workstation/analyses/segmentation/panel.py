@@ -262,6 +262,12 @@ class SegmentationPanel(QWidget, PanelExport):
 
     def _finish_job(self) -> None:
         self._job = None
+        if self._partial is not None:  # the slabs shown while it ran give way to the result shown before
+            self._partial = None
+            if self.result is not None:
+                self.publish_overlay()
+            elif self.context.volume is not None:
+                self.context.set_overlay(OVERLAY_KEY, None)
         self.cancel_button.setEnabled(False)
         self.run_button.setEnabled(self.context.volume is not None)
 
