@@ -122,9 +122,11 @@ class ViewerContext(QObject):
         fn: JobFn,
         on_done: Optional[Callable[[Any], None]] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        on_partial: Optional[Callable[[Any], None]] = None,
     ) -> Job:
-        """Run ``fn(backend, progress)`` off the GUI thread (shown in the job dock)."""
-        return self.jobs.submit(title, fn, on_done, on_error)
+        """Run ``fn(backend, progress)`` off the GUI thread (shown in the job dock);
+        ``on_partial(partial)`` receives the chunks the work publishes as they finish."""
+        return self.jobs.submit(title, fn, on_done, on_error, on_partial)
 
     def notify(self, title: str, text: str) -> None:
         self.message.emit(title, text)

@@ -15,7 +15,12 @@ their own (``commands`` of their registry entry).  The exit code is 0 only when 
 study succeeded; a summary table ends the run, and a line names the compute device (and
 why the CPU is used when a GPU was wanted).  ``--out`` is checked for writing before
 anything runs (exit code 2); each study's files appear all or nothing, and staging
-folders left by a killed run are removed at the start of the next.  Ctrl-C finishes or
+folders left by a killed run are removed (or, killed while moving files in, completed)
+at the start of the next.  Run again over the same ``--out``, studies whose result is
+complete and valid for the same inputs and parameters (their manifest,
+:mod:`workstation.jobs.manifest`) are skipped and the rest redone (``--redo`` redoes
+all); each study's line is printed as it completes.  ``--queue`` adds the studies to
+the persistent job queue instead (``workstation-batch queue work`` runs them).  Ctrl-C finishes or
 undoes the study being written, prints the summary of what completed and ends with exit
 code 130.  Logs go to ``batch.log`` in the log folder (:mod:`workstation.core.paths`); no
 line printed or logged names a patient.  An internal error leaves a crash report there
@@ -43,7 +48,8 @@ from workstation.core.params import specs, with_overrides
 from workstation.core.paths import version_string
 from workstation.core.redact import add_safe_root, add_vocabulary, redact
 from workstation.core.study import Study
-from workstation.jobs.execute import StudyOutcome, run_study
+from workstation.jobs.execute import StudyInterrupted, StudyOutcome, run_study
+from workstation.jobs.resume import enqueue_studies, split_complete
 from workstation.jobs.staging import clean_stale
 from workstation.jobs.study_inputs import InputsError, per_study_params
 
@@ -60,6 +66,8 @@ COMMANDS: dict[str, str] = {
     "export": "workstation.jobs.export_cli",
     "pacs": "workstation.jobs.pacs_cli",
     "report": "workstation.analyses.report_cli",
+    "queue": "workstation.jobs.queue_cli",
+    "gpus": "workstation.jobs.gpus_cli",
 }
 
 
@@ -106,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workstation.jobs.pacs_run import add_run_options
 
     add_run_options(run)
+    run.add_argument("--queue", action="store_true", help="add the studies to the persistent job queue instead")
+    run.add_argument("--priority", type=int, default=0, help="with --queue: higher runs first (default 0)")
+    run.add_argument("--redo", action="store_true", help="run studies whose result in --out is already complete")
     for name, module_name in all_commands().items():
         module = importlib.import_module(module_name)
         module.add_arguments(sub.add_parser(name, help=module.HELP))
@@ -137,10 +148,13 @@ def _run_local(name: str, studies: list[Study], out: Path, params: dict[str, Any
     (kept when Ctrl-C ends the loop)."""
     for i, study in enumerate(studies, start=1):
         log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
-        outcome = run_study(name, study, out, params=params[study.uid], device=device)
+        try:
+            outcome = run_study(name, study, out, params=params[study.uid], device=device)
+        except StudyInterrupted as stop:  # its result was complete when Ctrl-C came: count it
+            outcomes.append(stop.outcome)
+            raise
         outcomes.append(outcome)
-        if outcome.interrupted:
-            raise KeyboardInterrupt
+        print(redact(study_line(outcome)), flush=True)
 
 
 def _dask_client(spec: str) -> Any:
@@ -172,7 +186,14 @@ def run_on_dask(
                           key=f"{name}-{study.uid}", pure=False)
             for study in studies
         ]
-        outcomes.extend(client.gather(futures))
+        from distributed import as_completed
+
+        by_future = {f.key: i for i, f in enumerate(futures)}
+        done: list[tuple[int, StudyOutcome]] = []
+        for future in as_completed(futures):
+            done.append((by_future[future.key], future.result()))
+            print(redact(study_line(done[-1][1])), flush=True)
+        outcomes.extend(o for _, o in sorted(done, key=lambda d: d[0]))
         return outcomes
     except KeyboardInterrupt:
         outcomes.extend(f.result() for f in futures if f.status == "finished")
@@ -182,6 +203,14 @@ def run_on_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def study_line(o: StudyOutcome) -> str:
+    """The line printed as a study completes (UID only: no patient data)."""
+    split = ", ".join(f"{k} {v:.2f}" for k, v in o.timings.items())
+    where = f" on {o.device}" if o.device else ""
+    text = f"{o.study_uid}: {'ok' if o.ok else 'FAILED'}{where} in {o.seconds:.2f} s" + (f" ({split})" if split else "")
+    return text + (f": {' '.join(o.message.split())}" if o.message else "")
 
 
 def summary_table(outcomes: Sequence[StudyOutcome]) -> str:
@@ -274,7 +303,13 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     for note in notes:
         _say(f"workstation-batch: {note}")
-    outcomes: list[StudyOutcome] = []
+    studies, kept = (studies, []) if args.redo else split_complete(args.analysis, studies, args.out, per_study)
+    if kept:
+        print(f"{len(kept)} of {len(kept) + len(studies)} studies already have a complete result in {args.out} "
+              "(same inputs and parameters): skipped", flush=True)
+    if args.queue:
+        return enqueue_studies(args.analysis, studies, args.out, per_study, args.device or "auto", args.priority)
+    outcomes: list[StudyOutcome] = list(kept)
     try:
         if args.dask:
             run_on_dask(args.analysis, studies, args.out, per_study, args.device, args.dask, outcomes)
@@ -283,7 +318,8 @@ def _run(args: argparse.Namespace) -> int:
             _run_local(args.analysis, studies, args.out, per_study, args.device, outcomes)
     except KeyboardInterrupt:
         print(redact(summary_table(outcomes)))
-        _say(f"workstation-batch: interrupted; {len(studies) - len(outcomes)} of {len(studies)} studies not run "
+        _say(f"workstation-batch: interrupted; {len(studies) + len(kept) - len(outcomes)} of "
+             f"{len(studies) + len(kept)} studies not run "
              "(the study being written was finished or undone)")
         return INTERRUPTED
     print(redact(summary_table(outcomes)))

@@ -9,11 +9,17 @@ themselves finish even when Ctrl-C arrives during them (it is handled after).
 
 Staging folders carry the host and process ID of their writer: :func:`clean_stale`
 removes those whose writer no longer runs (killed with SIGKILL, or the machine lost
-power), and leftovers of older versions once they are an hour old.
+power), and leftovers of older versions once they are an hour old.  Before the first
+move the writer records the moves it is about to make (:data:`JOURNAL`, written
+atomically); a writer killed during the moves thus leaves a complete staged result
+and its journal, and :func:`clean_stale` finishes those moves instead of undoing
+them.  Either way, a killed writer leaves the study's previous files or all of its
+new ones, never a mixture.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -31,6 +37,8 @@ from workstation.core.crash import process_alive
 log = logging.getLogger(__name__)
 
 STAGING = ".staging-"
+#: The moves a commit is making, inside its staging folder (JSON list of file names, in order).
+JOURNAL = ".commit.json"
 #: Leftovers from writers of older versions (no host or PID in the name) are removed
 #: once this old.
 ORPHAN_AGE_S = 3600.0
@@ -78,6 +86,8 @@ def clean_stale(out_dir: Path) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
+            if entry.is_dir() and (entry / JOURNAL).is_file():
+                _roll_forward(entry, study)
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed.append(entry)
         if entries and not any(study.iterdir()):
@@ -86,33 +96,44 @@ def clean_stale(out_dir: Path) -> list[Path]:
     return removed
 
 
-class HeldInterrupts:
-    """Hold Ctrl-C (SIGINT) from :meth:`hold` to :meth:`release`, remembering whether it came.
+def _roll_forward(staging: Path, target: Path) -> None:
+    """Finish the moves of a commit whose writer was killed during them."""
+    try:
+        names = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # a journal that cannot be read was never complete: the staging folder is undone
+    for name in names:
+        staged = staging / name
+        if isinstance(name, str) and "/" not in name and staged.is_file():
+            os.replace(staged, target / name)
+    log.info("completed a write into %s left unfinished by a killed writer", target)
 
-    The batch holds it from the moment a study's files start moving in until the study's
-    outcome is recorded, so a completed study is always counted and never undone; the
-    caller then stops (``caught``).  Only the main thread receives signals; elsewhere
-    this does nothing.
+
+class WriteInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived while a study's files were moved in; all of them were (the write is complete)."""
+
+
+class HeldInterrupts:
+    """Holds Ctrl-C (SIGINT) between :meth:`hold` and :meth:`release`, which says whether it came.
+
+    Only the main thread receives signals; elsewhere this does nothing.
     """
 
     def __init__(self) -> None:
-        self.caught = False
+        self._caught: list[int] = []
         self._previous: Any = None
-        self._holding = False
-
-    def _on_signal(self, signum: int, frame: object) -> None:
-        self.caught = True
+        self._held = False
 
     def hold(self) -> None:
-        if self._holding or threading.current_thread() is not threading.main_thread():
-            return
-        self._previous = signal.signal(signal.SIGINT, self._on_signal)
-        self._holding = True
+        if not self._held and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, lambda signum, frame: self._caught.append(signum))
+            self._held = True
 
-    def release(self) -> None:
-        if self._holding:
+    def release(self) -> bool:
+        if self._held:
             signal.signal(signal.SIGINT, self._previous)
-            self._holding = False
+            self._held = False
+        return bool(self._caught)
 
 
 class StudyWrite:
@@ -129,6 +150,8 @@ class StudyWrite:
         self.staging: Optional[Path] = None
         self._moved: list[Path] = []
         self._saved: list[tuple[Path, Path]] = []
+        self._interrupts = HeldInterrupts()
+        self._committed = False
 
     def __enter__(self) -> "StudyWrite":
         self.created = not self.target.exists()
@@ -141,12 +164,14 @@ class StudyWrite:
         return self
 
     def commit(self, files: list[Path]) -> list[Path]:
-        """Move ``files`` (inside :attr:`staging`) into the study folder; returns the new paths.
-
-        Hold interrupts around it (:class:`HeldInterrupts`) so the moves always finish.
-        """
+        """Move ``files`` (inside :attr:`staging`) into the study folder; returns the new paths."""
         assert self.staging is not None
         finals = []
+        journal = self.staging / JOURNAL
+        self._interrupts.hold()  # until the end of the block: the moves and the clean-up finish
+        scratch = self.staging / f"{JOURNAL}.tmp"
+        scratch.write_text(json.dumps([p.name for p in files]), encoding="utf-8")
+        os.replace(scratch, journal)  # from here on, a killed writer's result is completed, not undone
         for path in files:
             final = self.target / path.name
             if final.exists():
@@ -156,6 +181,8 @@ class StudyWrite:
             os.replace(path, final)
             self._moved.append(final)
             finals.append(final)
+        journal.unlink()
+        self._committed = True
         return finals
 
     def _undo(self) -> None:
@@ -165,15 +192,17 @@ class StudyWrite:
             os.replace(saved, final)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is not None:
+        if exc_type is not None and not self._committed:
             try:
                 self._undo()
             except OSError:
                 log.warning("could not undo a failed write in %s", self.target, exc_info=True)
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
-        if exc_type is not None:
+        if exc_type is not None and not self._committed:
             self._remove_if_created()
+        if self._interrupts.release() and exc_type is None:
+            raise WriteInterrupted  # Ctrl-C came during the moves: they finished, now stop
 
     def _remove_if_created(self) -> None:
         if self.created:

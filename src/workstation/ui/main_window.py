@@ -8,11 +8,12 @@ from typing import Any, Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QToolButton, QWidget
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.study import Series
 from workstation.ui.export_dialog import open_export_dialog
+from workstation.ui.gpu_monitor import GpuMonitorDock
 from workstation.ui.job_dock import JobDock
 from workstation.ui.load_report import LoadReportDock
 from workstation.ui.loading import StudyLoader
@@ -58,6 +59,9 @@ class MainWindow(QMainWindow):
         self.load_report = LoadReportDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.load_report)
         self.load_report.hide()
+        self.gpu_dock = GpuMonitorDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.gpu_dock)
+        self.gpu_dock.hide()
         self.resizeDocks([self.browser], [300], Qt.Orientation.Horizontal)
         self._build_status_bar()
         self._build_menus()
@@ -74,6 +78,9 @@ class MainWindow(QMainWindow):
         self.readout_label.setAccessibleName("Cursor readout")
         self.statusBar().addWidget(self.readout_label, 1)
         self.statusBar().addPermanentWidget(self.device_label)
+        self.gpu_button = QToolButton()
+        self.gpu_button.setDefaultAction(self.gpu_dock.toggleViewAction())
+        self.statusBar().addPermanentWidget(self.gpu_button)
         self.device_timer = QTimer(self)
         self.device_timer.setInterval(3000)
         self.device_timer.timeout.connect(self.refresh_device)
@@ -115,7 +122,7 @@ class MainWindow(QMainWindow):
         self._build_device_menu(view_menu.addMenu("Compute &device"))
         view_menu.addSeparator()
         for widget, key in ((self.browser, "Alt+1"), (self.job_dock, "Alt+2"), (self.load_report, "Alt+3"),
-                            (self.toolbar, "Alt+4")):
+                            (self.toolbar, "Alt+4"), (self.gpu_dock, "Alt+5")):
             toggle = widget.toggleViewAction()
             toggle.setShortcut(QKeySequence(key))
             view_menu.addAction(toggle)
@@ -303,8 +310,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self.device_timer.stop()
-        self.context.jobs.cancel_all()
-        self.context.jobs.wait(3000)
+        self.gpu_dock.shutdown()
+        self.context.jobs.shutdown(3000)
         if self.area.has_viewer3d():
             self.area.viewer3d.close()
         super().closeEvent(event)
