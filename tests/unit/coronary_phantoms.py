@@ -133,7 +133,10 @@ def make_tube(curve: Callable[[NDArray[np.float64]], NDArray[np.float64]], lengt
     inside = np.isfinite(dist)
     d, i = dist[inside], nearest[inside]
     h = min(spacing)
-    ramp: Callable[[NDArray[np.float64]], NDArray[np.float64]] = lambda x: np.clip(0.5 - x / h, 0.0, 1.0)
+
+    def ramp(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.clip(0.5 - x / h, 0.0, 1.0)
+
     lum = ramp(d - lumen[i])
     vessel = ramp(d - wall[i])  # plaque between the narrowed lumen and the (remodelled) wall
     plaque = np.clip(vessel - lum, 0.0, 1.0)

@@ -18,7 +18,7 @@ series with RescaleIntercept -1024.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,7 +44,7 @@ FOV_CENTRE = (5.0, -5.0)
 Z_RANGE_TOP = 22.0  # mm, the highest slice
 
 
-def _ramp(signed_mm: NDArray[np.float32], h: float) -> NDArray[np.float32]:
+def _ramp(signed_mm: NDArray[np.floating[Any]], h: float) -> NDArray[np.float32]:
     """Partial-volume fraction inside a boundary at signed distance ``signed_mm`` (negative inside)."""
     return np.clip(0.5 - signed_mm / h, 0.0, 1.0).astype(np.float32)
 
@@ -113,20 +113,19 @@ def _background(p: NDArray[np.float32], h: float) -> NDArray[np.float32]:
     return img
 
 
-def _grid(size: int, pixel_mm: float, n_slices: int, slice_mm: float) -> tuple[NDArray[np.float64], ...]:
+def _grid(size: int, pixel_mm: float, n_slices: int, slice_mm: float) -> tuple[NDArray[np.floating[Any]], ...]:
     x = FOV_CENTRE[0] + pixel_mm * (np.arange(size) - 0.5 * (size - 1))
     y = FOV_CENTRE[1] + pixel_mm * (np.arange(size) - 0.5 * (size - 1))
     z = Z_RANGE_TOP - slice_mm * (n_slices - 1) + slice_mm * np.arange(n_slices)
     return x, y, z
 
 
-def _paint_arteries(img: NDArray[np.float32], truth: tree.CoronaryTruth, axes: tuple[NDArray[np.float64], ...],
+def _paint_arteries(img: NDArray[np.float32], truth: tree.CoronaryTruth, axes: tuple[NDArray[np.floating[Any]], ...],
                     h: float) -> None:
     """Lumen, wall and plaque of every artery, composited so that lumens merge at branch points."""
     from scipy.spatial import cKDTree
 
     x, y, z = axes
-    spacing = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
     lumen = np.zeros(img.shape, np.float32)
     lumen_hu = np.zeros(img.shape, np.float32)
     vessel = np.zeros(img.shape, np.float32)
@@ -225,6 +224,7 @@ def write_coronary_cta(folder: str | Path, seed: int = 0, **kwargs: object) -> t
     return truth
 
 
-def ensure_demo(folder: Optional[str | Path] = None) -> Path:
+def ensure_demo(folder: Optional[str | Path] = None, progress: Optional[Callable[[float, str], None]] = None) -> Path:
     """Write the demo coronary CTA once (seed 0) and return its folder (see :mod:`.cache`)."""
-    return ensure_written("coronary_cta", lambda target: write_coronary_cta(target, seed=0), folder)
+    return ensure_written("coronary_cta", lambda target: write_coronary_cta(target, seed=0, progress=progress),
+                          folder)

@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open fi&le…", self.choose_files, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo chest CT", self.open_demo, "Ctrl+D")
+        self._action(file_menu, "Open demo &coronary CTA", self.open_demo_coronary)
         file_menu.addSeparator()
         self._action(file_menu, "&Models folder…", self.choose_models_folder, "Ctrl+Shift+M")
         file_menu.addSeparator()
@@ -231,6 +232,19 @@ class MainWindow(QMainWindow):
             progress(0.0, "writing the demo chest CT (first time only)")
             with explain_unwritable("demo"):  # names the folder and the variable that moves it
                 return ensure_demo(None)
+
+        self.context.run_job("Prepare demo", work, lambda folder: self.loader.open_paths([folder]),
+                             lambda error: self._load_failed("Prepare demo", error))
+
+    def open_demo_coronary(self) -> None:
+        """Write the demo coronary CT angiogram once (in a job, about a minute) and open it."""
+
+        def work(backend: Any, progress: Any) -> Path:
+            from workstation.core.paths import explain_unwritable
+            from workstation.demo.coronary_cta import ensure_demo
+
+            with explain_unwritable("demo"):
+                return ensure_demo(None, progress)
 
         self.context.run_job("Prepare demo", work, lambda folder: self.loader.open_paths([folder]),
                              lambda error: self._load_failed("Prepare demo", error))

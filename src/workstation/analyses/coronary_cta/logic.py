@@ -104,22 +104,29 @@ def _renamed(vessel: VesselResult, name: str) -> VesselResult:
 
 #: float32 copies of the search region held at once by the vesselness filter (the
 #: region, three filter stages, six Hessian components, the best response and scale,
-#: the cost), and host bytes per region voxel of the path search (cost, cumulative
-#: cost and traceback arrays of MCP).
+#: the cost); on the CPU also the float64 temporaries per element of one chunk of the
+#: eigenvalue pass, and the path search's bytes per region voxel (cost, cumulative cost
+#: and traceback arrays of MCP).
 VESSELNESS_COPIES = 13
+CHUNK_BYTES = 190
 MCP_BYTES = 8 + 8 + 8 + 1
-#: Device bytes per polar sample of the cross-sections (float32 samples, float64 copy and temporaries).
-SAMPLE_BYTES = 64
+#: Bytes per polar sample of the cross-sections (the sample, its patient position and
+#: index, float64 copies and the lumen's temporaries); the automatic extraction's bytes
+#: per voxel (distance transforms, labels, masks).
+SAMPLE_BYTES = 80
+TREE_BYTES = 45
 
 
 def estimate_memory(volume: Volume, params: CoronaryParams, backend: Backend) -> int:
     """Peak bytes of a run on ``backend``'s device.
 
-    The volume copy (on the GPU), the largest search region around one vessel's points
-    (its vesselness and path search), and the cross-sections of the longest vessel the
-    region allows.  Without points the automatic extraction's distance transforms,
-    labels and masks over the whole volume (about 30 bytes a voxel) dominate.
+    The volume copy (on the GPU) plus the larger of the tracing and the measuring: the
+    search region around one vessel's points (vesselness and, on the CPU, the path
+    search) or, without points, the automatic extraction over the whole volume; and
+    the cross-sections of the longest vessel.
     """
+    from workstation.compute.eigen3 import CHUNK
+
     n = int(np.prod(volume.shape))
     copy = n * volume.array.dtype.itemsize if backend.is_gpu and not isinstance(volume.array, backend.xp.ndarray) else 0
     spacing = np.asarray(volume.spacing)
@@ -131,11 +138,13 @@ def estimate_memory(volume: Volume, params: CoronaryParams, backend: Backend) ->
             size = np.minimum(np.ptp(idx, axis=0) + 2 * np.ceil(MARGIN_MM / spacing) + 1, volume.shape)
             region = max(region, int(np.prod(size)))
             longest = max(longest, float(np.sum(np.linalg.norm(np.diff(np.asarray(vessel), axis=0), axis=1))))
-        work = region * (4 * VESSELNESS_COPIES + (0 if backend.is_gpu else MCP_BYTES))
-        length = 2.0 * longest
+        tracing = region * 4 * VESSELNESS_COPIES
+        if not backend.is_gpu:
+            tracing += region * MCP_BYTES + min(region, CHUNK) * CHUNK_BYTES
+        length = 1.5 * longest
     else:
-        work = 30 * n
+        tracing = TREE_BYTES * n
         length = 0.5 * float(np.linalg.norm(np.asarray(volume.shape) * spacing))
     sections = int(length / params.section_spacing_mm) + 2
     samples = sections * N_RAYS * (int(params.section_radius_mm / 0.1) + 1)
-    return copy + work + samples * SAMPLE_BYTES
+    return copy + max(tracing, samples * SAMPLE_BYTES)

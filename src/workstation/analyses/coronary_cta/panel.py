@@ -251,6 +251,10 @@ class CoronaryPanel(QWidget, PanelExport):
         self.run_button.setEnabled(True)
         notes = "; ".join(result.warnings)
         self.status.setText(f"{len(result.vessels)} vessels on {result.device}." + (f" {notes}" if notes else ""))
+        if result.method == "automatic":  # the vessels found, as points the user can move and trace again
+            self.points.setRowCount(0)
+            for v in result.vessels:
+                self.points.add_vessel(v.name, format_vessel(v.points_mm))
         self._show()
         if result.vessels:
             self.tabs.setCurrentWidget(self.views)

@@ -177,9 +177,9 @@ class VesselViews(QWidget):
         self.min_curve = self.plot.plot([], [], pen=pg.mkPen((220, 220, 220), width=1), name="minimal")
         self.ref_curve = self.plot.plot([], [], pen=pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DashLine),
                                         name="reference")
-        self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((255, 80, 80), width=1))
-        self.cursor.sigPositionChangeFinished.connect(lambda line: self.set_position(float(line.value())))
-        self.plot.addItem(self.cursor)
+        self.position_line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((255, 80, 80), width=1))
+        self.position_line.sigPositionChangeFinished.connect(lambda line: self.set_position(float(line.value())))
+        self.plot.addItem(self.position_line)
         self.plot.scene().sigMouseClicked.connect(self._on_plot_click)
         self._regions: list[Any] = []
         layout = QVBoxLayout(self)
@@ -274,9 +274,9 @@ class VesselViews(QWidget):
         if v is None:
             return
         self.position_mm = float(np.clip(position_mm, 0.0, v.length_mm))
-        self.cursor.blockSignals(True)
-        self.cursor.setValue(self.position_mm)
-        self.cursor.blockSignals(False)
+        self.position_line.blockSignals(True)
+        self.position_line.setValue(self.position_mm)
+        self.position_line.blockSignals(False)
         self._show_cursors()
         self._show_section()
         self.position_changed.emit(self.index, self.position_mm)

@@ -44,7 +44,7 @@ class CurvedImage:
 
 def _offsets(half_width_mm: float, pixel_mm: float) -> FloatArray:
     n = int(np.floor(half_width_mm / pixel_mm))
-    return np.arange(-n, n + 1) * pixel_mm
+    return np.arange(-n, n + 1, dtype=np.float64) * pixel_mm
 
 
 def _resample_rows(centreline: FloatArray, pixel_mm: float, *extra: FloatArray) -> list[FloatArray]:

@@ -36,7 +36,6 @@ section with more than a quarter of its rays without an edge is not measured.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +63,7 @@ REFERENCE_MM = 7.5
 #: narrower than BLUR_SIGMAS[1] edge blurs (fully below BLUR_SIGMAS[0]).  The blur is
 #: measured on lumens wider than SHARP_SIGMAS blurs.
 BLUR_SIGMAS = (2.5, 3.5)
-RATIO_LOW, RATIO_HIGH = 0.8, 0.95
+RATIO_LOW, RATIO_HIGH = 0.6, 0.8
 SHARP_SIGMAS = 4.0
 #: Edge blur assumed when no section is wide enough to measure it (mm).
 DEFAULT_SIGMA_MM = 0.4
@@ -189,11 +188,27 @@ def _windows(xp: Any, values: Any, keep: Any, half: int) -> Any:
     return xp.where(inside & keep[index], values[index], xp.nan)
 
 
+def nan_percentile(xp: Any, values: Any, q: float) -> Any:
+    """The ``q`` percentile along the last axis ignoring NaN (linear between order statistics,
+    as ``numpy.nanpercentile``); NaN where a row holds no number.  Written with a sort so NumPy
+    and CuPy run the same steps (both sort NaN last)."""
+    ordered = xp.sort(values, axis=-1)
+    count = xp.sum(~xp.isnan(values), axis=-1)
+    position = xp.maximum(count - 1, 0) * (q / 100.0)
+    lo = xp.floor(position).astype(xp.int64)
+    hi = xp.minimum(lo + 1, xp.maximum(count - 1, 0))
+    low = xp.take_along_axis(ordered, lo[..., None], axis=-1)[..., 0]
+    high = xp.take_along_axis(ordered, hi[..., None], axis=-1)[..., 0]
+    out = low + (position - lo) * (high - low)
+    return xp.where(count > 0, out, xp.nan)
+
+
 def _running(xp: Any, values: Any, keep: Any, half: int, q: float = 50.0) -> Any:
-    """Per section, the ``q`` percentile of the kept values within +-``half`` sections (all kept: fallback)."""
-    out = xp.nanpercentile(_windows(xp, values, keep, half), q, axis=1)
-    fallback = xp.nanpercentile(xp.where(keep, values, xp.nan), q) if bool(keep.any()) else xp.nanmedian(values)
-    return xp.where(xp.isnan(out), fallback, out)
+    """Per section, the ``q`` percentile of the kept values within +-``half`` sections (none kept nearby:
+    that of all kept sections, or of all sections)."""
+    out = nan_percentile(xp, _windows(xp, values, keep, half), q)
+    pool = xp.where(keep, values, xp.nan) if bool(keep.any()) else values
+    return xp.where(xp.isnan(out), nan_percentile(xp, pool, q), out)
 
 
 def _ray_smooth(xp: Any, values: Any, half: int = 2) -> Any:
@@ -222,9 +237,7 @@ def _wall_level(xp: Any, p: Any, radii: Any, r1: Any, window_mm: tuple[float, fl
     """Median of each ray's samples ``window_mm`` beyond its first edge, smoothed over neighbouring rays."""
     lo, hi = window_mm
     window = (radii[None, None, :] >= r1[..., None] + lo) & (radii[None, None, :] <= r1[..., None] + hi)
-    with warnings.catch_warnings():  # rays whose window lies beyond the section: filled below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        wall = xp.nanmedian(xp.where(window, p, xp.nan), axis=-1)
+    wall = nan_percentile(xp, xp.where(window, p, xp.nan), 50.0)  # NaN beyond the section: filled below
     wall = xp.where(xp.isnan(wall), background[:, None], wall)
     return xp.minimum(_ray_smooth(xp, wall), halfway[:, None])
 
@@ -283,7 +296,7 @@ def find_lumen(samples: Any, grid: PolarGrid, spacing_mm: float, calcium_sd: flo
     wall = _wall_level(xp, p, radii, r, WALL_WINDOW_MM, background, halfway)
     r, open_ray = _first_crossing(xp, p, (level[:, None] + wall) / 2.0, high, radii)
     open_fraction = open_ray.mean(axis=1)
-    cap = OPEN_CAP * xp.nanmedian(xp.where(open_ray, xp.nan, r), axis=1)
+    cap = OPEN_CAP * nan_percentile(xp, xp.where(open_ray, xp.nan, r), 50.0)
     cap = xp.where(xp.isnan(cap), radii[-1], cap)
     side = open_ray | (r > cap[:, None])  # into a side branch or a neighbouring bright structure
     r = xp.where(side, xp.minimum(r, cap[:, None]), r)

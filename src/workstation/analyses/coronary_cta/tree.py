@@ -84,7 +84,7 @@ class AutoTree:
 def _blood_pool(device_volume: Any, spacing: tuple[float, float, float], backend: Backend) -> float:
     """Median HU of the voxels deeper than POOL_DEPTH_MM inside structures brighter than 150 HU."""
     xp, ndi = backend.xp, backend.ndimage
-    coarse = device_volume[::2, ::2, ::2]
+    coarse = xp.ascontiguousarray(device_volume[::2, ::2, ::2])
     depth = ndi.distance_transform_edt(coarse > 150, sampling=tuple(2.0 * s for s in spacing))
     deep = coarse[depth >= POOL_DEPTH_MM]
     if deep.size == 0:
@@ -97,31 +97,32 @@ def _components(device_volume: Any, spacing: tuple[float, float, float], thresho
     """Blood-pool mask (large structures as bright as the blood), labels of the small bright
     components, and where they touch the blood pool."""
     xp, ndi = backend.xp, backend.ndimage
+    cube = xp.ones((3, 3, 3), dtype=bool)
     bright = device_volume > threshold
     # the opening on a grid of half the resolution (the structures kept are 7 mm thick and more)
-    coarse = bright[::2, ::2, ::2]
+    coarse = xp.ascontiguousarray(bright[::2, ::2, ::2])
     coarse_mm = tuple(2.0 * s for s in spacing)
     core = ndi.distance_transform_edt(coarse, sampling=coarse_mm) > LARGE_RADIUS_MM
     kept = ndi.distance_transform_edt(~core, sampling=coarse_mm) <= LARGE_RADIUS_MM + 1.0
     del core
     # bone is large and bright too, but its values spread far from the blood's: keep the blood pool
     parts, n_parts = ndi.label(kept & coarse)
-    values = device_volume[::2, ::2, ::2]
+    values = xp.ascontiguousarray(device_volume[::2, ::2, ::2])
     count = xp.bincount(parts.ravel(), minlength=n_parts + 1)
     like_blood = xp.abs(values.astype(xp.float32) - np.float32(pool)) <= np.float32(BLOOD_SPREAD * pool)
     share = xp.bincount(parts.ravel(), weights=like_blood.ravel().astype(xp.float64), minlength=n_parts + 1)
     blood = share / xp.maximum(count, 1) >= BLOOD_SHARE
     blood[0] = False
-    pool_coarse = ndi.binary_dilation(blood[parts], structure=np.ones((3, 3, 3), dtype=bool)) & kept
+    pool_coarse = ndi.binary_dilation(blood[parts], structure=cube) & kept
     large = xp.zeros(bright.shape, dtype=bool)
     for dz in (0, 1):
         for dy in (0, 1):
             for dx in (0, 1):
                 target = large[dz::2, dy::2, dx::2]
                 target[...] = pool_coarse[: target.shape[0], : target.shape[1], : target.shape[2]]
-    small = bright & ~ndi.binary_dilation(large, structure=np.ones((3, 3, 3), dtype=bool))
-    labels, _ = ndi.label(small, structure=np.ones((3, 3, 3), dtype=bool))
-    contact = ndi.binary_dilation(large, structure=np.ones((3, 3, 3), dtype=bool), iterations=2) & small
+    small = bright & ~ndi.binary_dilation(large, structure=cube)
+    labels, _ = ndi.label(small, structure=cube)
+    contact = ndi.binary_dilation(large, structure=cube, iterations=2) & small
     return large, labels, contact
 
 
