@@ -156,3 +156,19 @@ def test_curved_mpr_of_a_curved_vessel_keeps_its_length_and_shape() -> None:
     assert cpr.row_position_mm[-1] == pytest.approx(15.0 * np.pi / 2, abs=0.3)
     bend = cpr.centre_column * 0.25
     assert bend.max() - bend.min() > 3.0  # the arc bows sideways in the image, by its sagitta
+
+
+def test_points_outside_the_volume_are_named_and_the_other_vessels_still_run() -> None:
+    from workstation.analyses.base import InputError
+
+    tube = make_tube(straight((0.3, 0.2, 1.0)), 25.0, seed=6)
+    good = (tube.point_at(0.0), tube.point_at(25.0))
+    outside = ((500.0, 0.0, 0.0), tube.point_at(10.0))
+    result = run(tube.volume, CoronaryParams(points=(outside, good), names=("RCA", "LAD")), cpu_backend(), None)
+    assert [v.name for v in result.vessels] == ["LAD"]
+    assert result.warnings == ("vessel 1 (RCA): a vessel point lies outside the volume",)
+    with pytest.raises(InputError, match="no vessel could be traced: vessel 1: a vessel point lies outside"):
+        run(tube.volume, CoronaryParams(points=(outside,)), cpu_backend(), None)
+    mr = Volume(tube.volume.array, spacing=tube.volume.spacing, modality="MR")
+    with pytest.raises(InputError, match="needs a CT series"):
+        run(mr, CoronaryParams(points=(good,)), cpu_backend(), None)

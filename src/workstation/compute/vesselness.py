@@ -73,12 +73,15 @@ def _accumulate_numpy(h: Hessian, consts: tuple[float, float, float], scale: flo
                       best_scale: np.ndarray) -> None:
     flat = [np.ascontiguousarray(x).reshape(-1) for x in (h.zz, h.zy, h.zx, h.yy, h.yx, h.xx)]
     b, s = best.reshape(-1), best_scale.reshape(-1)
-    for start in range(0, flat[0].size, CHUNK):
-        part = slice(start, start + CHUNK)
-        response = frangi_numpy(*eigenvalues_numpy(*(x[part] for x in flat)), *consts).astype(np.float32)
-        better = response > b[part]
-        b[part] = np.where(better, response, b[part])
-        s[part] = np.where(better, np.float32(scale), s[part])
+    trace = flat[0] + flat[3] + flat[5]
+    # a bright tube (l2, l3 < 0 and |l1| <= |l2|) has a negative trace: the rest answers 0
+    candidates = np.flatnonzero(trace < 0)
+    for start in range(0, candidates.size, CHUNK):
+        idx = candidates[start: start + CHUNK]
+        response = frangi_numpy(*eigenvalues_numpy(*(x[idx] for x in flat)), *consts).astype(np.float32)
+        better = response > b[idx]
+        b[idx[better]] = response[better]
+        s[idx[better]] = np.float32(scale)
 
 
 def frangi(volume: Any, spacing: Sequence[float], sigmas_mm: Sequence[float], *, alpha: float = 0.5,

@@ -70,6 +70,8 @@ def run(volume: Volume, params: Optional[CoronaryParams] = None, backend: Option
                 traced.append((name, points, trace(volume, device_volume, points, params, backend), "points"))
             except ValueError as exc:
                 warnings.append(f"vessel {i + 1}{' (' + name + ')' if name else ''}: {exc}")
+        if not traced:
+            raise InputError(f"no vessel could be traced: {'; '.join(warnings[-len(params.points):])}")
         method = "points"
     else:
         from workstation.analyses.coronary_cta.tree import extract_tree

@@ -64,15 +64,17 @@ def _stenosis_rows(result: CoronaryResult) -> tuple[tuple[str, ...], ...]:
     return tuple(rows)
 
 
+def _curve(s: NDArray[np.float64], values: NDArray[np.float64], label: str, colour: tuple[int, int, int]) -> Curve:
+    """The measured sections of a profile (sections not measured are left out)."""
+    keep = np.isfinite(values)
+    return Curve(tuple(float(x) for x in s[keep]), tuple(float(y) for y in values[keep]), label, colour)
+
+
 def _profile(vessel: VesselResult) -> Plot:
-    s = tuple(float(x) for x in vessel.position_mm)
-
-    def finite(values: NDArray[np.float64]) -> tuple[float, ...]:
-        return tuple(float(x) if np.isfinite(x) else 0.0 for x in values)
-
-    return Plot((Curve(s, finite(vessel.mean_diameter_mm), "mean diameter", (33, 150, 243)),
-                 Curve(s, finite(vessel.minimal_diameter_mm), "minimal diameter", (0, 0, 0)),
-                 Curve(s, finite(vessel.reference_diameter_mm), "reference", (150, 150, 150))),
+    s = vessel.position_mm
+    return Plot((_curve(s, vessel.mean_diameter_mm, "mean diameter", (33, 150, 243)),
+                 _curve(s, vessel.minimal_diameter_mm, "minimal diameter", (0, 0, 0)),
+                 _curve(s, vessel.reference_diameter_mm, "reference", (150, 150, 150))),
                 "position along the vessel (mm)", "diameter (mm)", f"{vessel.name}: lumen diameter")
 
 

@@ -268,8 +268,9 @@ def find_lumen(samples: Any, grid: PolarGrid, spacing_mm: float, calcium_sd: flo
     p = samples.astype(xp.float64)
     radii = xp.asarray(grid.radii)
     n_sec = p.shape[0]
-    level = p[:, :, radii <= CORE_MM + 1e-9].mean(axis=(1, 2))
-    background = xp.percentile(p[:, :, radii >= 1.0].reshape(n_sec, -1), 25.0, axis=1)
+    core, outer = int(CORE_MM / grid.dr_mm + 1e-6) + 1, int(np.ceil(1.0 / grid.dr_mm - 1e-6))
+    level = p[:, :, :core].mean(axis=(1, 2))
+    background = xp.percentile(p[:, :, outer:].reshape(n_sec, -1), 25.0, axis=1)
     halfway = (level + background) / 2.0
     r1, _ = _first_crossing(xp, p, xp.broadcast_to(halfway[:, None], p.shape[:2]),
                             xp.full(p.shape[:2], xp.inf), radii)

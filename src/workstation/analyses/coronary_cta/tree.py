@@ -38,6 +38,7 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.analyses.coronary_cta.naming import suggest
 from workstation.analyses.coronary_cta.params import CoronaryParams
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn, report
@@ -292,10 +293,13 @@ def extract_tree(volume: Volume, device_volume: Any, params: CoronaryParams, bac
     root = _root(volume, large, [t[0] for t in trees], backend)
     vessels: list[AutoVessel] = []
     for ostium_mm, branches, _ in trees:
-        left = ostium_mm[0] >= root[0] if root is not None else ostium_mm[0] >= np.mean([t[0][0] for t in trees])
-        if len(trees) == 1 and root is None:
-            left = True
-        for name, path in _name_tree(volume, branches, bool(left)):
+        if root is not None:
+            left = bool(ostium_mm[0] >= root[0])  # the left ostium lies toward the patient's left
+        elif len(trees) == 2:
+            left = bool(ostium_mm[0] >= np.mean([t[0][0] for t in trees]))
+        else:  # one tree and no root: from where its longest branch runs
+            left = suggest(np.asarray(volume.index_to_patient(branches[0][0]), dtype=np.float64)) != "RCA"
+        for name, path in _name_tree(volume, branches, left):
             if len(vessels) >= params.auto_max_vessels or len(path) < 2:
                 break
             ends = (tuple(float(v) for v in path[0]), tuple(float(v) for v in path[-1]))
