@@ -25,14 +25,14 @@ Run: ``python bench/bench_coronary.py [--sizes 128,256,512] [--repeat 3] [--peer
 from __future__ import annotations
 
 import argparse
-import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
+from bench_calcium import best_of, gpu_or_none  # bench/ is the script's folder
 
 from workstation.analyses.coronary_cta.params import CoronaryParams
 from workstation.analyses.coronary_cta.vessel import analyse, trace
-from workstation.compute.backend import Backend, GpuError, _cuda_backend, cpu_backend
+from workstation.compute.backend import Backend, cpu_backend
 from workstation.compute.vesselness import frangi
 from workstation.core.volume import Volume
 from workstation.demo.coronary_cta import generate_coronary_cta
@@ -54,26 +54,6 @@ def crop(volume: Volume, size: int) -> np.ndarray:
     z = int(round(FULL[0] * size / FULL[1]))
     c = [(n - m) // 2 for n, m in zip(volume.shape, (z, size, size))]
     return np.ascontiguousarray(volume.array[c[0]:c[0] + z, c[1]:c[1] + size, c[2]:c[2] + size])
-
-
-def best_of(fn: Callable[[], Any], repeat: int, sync: Optional[Callable[[], None]] = None) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        if sync:
-            sync()
-        t0 = time.perf_counter()
-        out = fn()
-        if sync:
-            sync()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def gpu_or_none() -> Optional[Backend]:
-    try:
-        return _cuda_backend(0)
-    except GpuError:
-        return None
 
 
 def vesselness_row(array: np.ndarray, spacing: tuple[float, float, float], gpu: Optional[Backend], repeat: int,

@@ -12,9 +12,10 @@ the half-maximum between the lumen and what lies beyond it on that ray:
 1. the lumen level ``L`` of a section is the mean within 0.3 mm of its centre;
 2. a first edge per ray uses the half-way level between ``L`` and the section's
    background (the lower quartile of its samples beyond 1 mm);
-3. the wall level ``W`` of each ray is the median of its samples 0.6-1.8 mm beyond
-   that first edge (averaged over neighbouring rays), so a ray running into fat and
-   one running into myocardium each get their own half-maximum ``(L + W) / 2``;
+3. the wall level ``W`` of each ray is the median of its samples 0.3-0.7 mm beyond
+   that first edge (averaged over neighbouring rays), so a ray running into fat, one
+   into plaque and one into myocardium each get their own half-maximum ``(L + W) / 2``;
+   the edge found, ``W`` is measured once more beyond it;
 4. where a ray meets calcium (brighter than the local lumen mean + k SD), the edge is
    also where it rises half-way from ``L`` to the calcium peak, so blooming calcium is
    never counted as lumen;
@@ -191,16 +192,17 @@ def _windows(xp: Any, values: Any, keep: Any, half: int) -> Any:
 def nan_percentile(xp: Any, values: Any, q: float) -> Any:
     """The ``q`` percentile along the last axis ignoring NaN (linear between order statistics,
     as ``numpy.nanpercentile``); NaN where a row holds no number.  Written with a sort so NumPy
-    and CuPy run the same steps (both sort NaN last)."""
-    ordered = xp.sort(values, axis=-1)
-    count = xp.sum(~xp.isnan(values), axis=-1)
+    and CuPy run the same steps."""
+    missing = xp.isnan(values)
+    ordered = xp.sort(xp.where(missing, xp.inf, values), axis=-1)  # the numbers first
+    count = xp.sum(~missing, axis=-1)
     position = xp.maximum(count - 1, 0) * (q / 100.0)
     lo = xp.floor(position).astype(xp.int64)
     hi = xp.minimum(lo + 1, xp.maximum(count - 1, 0))
-    low = xp.take_along_axis(ordered, lo[..., None], axis=-1)[..., 0]
-    high = xp.take_along_axis(ordered, hi[..., None], axis=-1)[..., 0]
-    out = low + (position - lo) * (high - low)
-    return xp.where(count > 0, out, xp.nan)
+    some = count > 0
+    low = xp.where(some, xp.take_along_axis(ordered, lo[..., None], axis=-1)[..., 0], 0.0)
+    high = xp.where(some, xp.take_along_axis(ordered, hi[..., None], axis=-1)[..., 0], 0.0)
+    return xp.where(some, low + (position - lo) * (high - low), xp.nan)
 
 
 def _running(xp: Any, values: Any, keep: Any, half: int, q: float = 50.0) -> Any:

@@ -108,10 +108,12 @@ def _components(device_volume: Any, spacing: tuple[float, float, float], thresho
     del core
     # bone is large and bright too, but its values spread far from the blood's: keep the blood pool
     parts, n_parts = ndi.label(kept & coarse)
-    values = xp.ascontiguousarray(device_volume[::2, ::2, ::2])
-    count = xp.bincount(parts.ravel(), minlength=n_parts + 1)
-    like_blood = xp.abs(values.astype(xp.float32) - np.float32(pool)) <= np.float32(BLOOD_SPREAD * pool)
-    share = xp.bincount(parts.ravel(), weights=like_blood.ravel().astype(xp.float64), minlength=n_parts + 1)
+    inside = xp.flatnonzero(parts)  # no bincount over the background (GPU atomics, GPU_NOTES trap 2)
+    label_of = parts.ravel()[inside]
+    values = xp.ascontiguousarray(device_volume[::2, ::2, ::2]).ravel()[inside].astype(xp.float32)
+    count = xp.bincount(label_of, minlength=n_parts + 1)
+    like_blood = xp.abs(values - np.float32(pool)) <= np.float32(BLOOD_SPREAD * pool)
+    share = xp.bincount(label_of, weights=like_blood.astype(xp.float64), minlength=n_parts + 1)
     blood = share / xp.maximum(count, 1) >= BLOOD_SHARE
     blood[0] = False
     pool_coarse = ndi.binary_dilation(blood[parts], structure=cube) & kept
