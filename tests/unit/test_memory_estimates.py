@@ -58,6 +58,12 @@ def _rt_dose() -> Any:
         return get("rt-dose").prepare(study, None)
 
 
+def _coronary() -> Any:
+    from workstation.demo.coronary_cta import generate_coronary_cta
+
+    return generate_coronary_cta(0, size=150, pixel_mm=1.0, n_slices=100, slice_mm=1.0)[0]
+
+
 def _untraced(name: str) -> int:
     if name != "mammo-cad":
         return 0
@@ -68,7 +74,7 @@ def _untraced(name: str) -> int:
 
 @pytest.mark.parametrize("name,make", [("calcium", _calcium), ("perfusion", _perfusion),
                                        ("mammo-cad", _mammo), ("segmentation", _segmentation),
-                                       ("rt-dose", _rt_dose)])
+                                       ("rt-dose", _rt_dose), ("coronary-cta", _coronary)])
 def test_estimate_bounds_the_measured_peak(name: str, make: Callable[[], Any]) -> None:
     pytest.importorskip("onnxruntime")
     analysis = get(name)

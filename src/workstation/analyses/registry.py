@@ -19,6 +19,7 @@ ANALYSES: dict[str, str] = {
     "mammo-cad": "workstation.analyses.mammo_cad",
     "segmentation": "workstation.analyses.segmentation",
     "rt-dose": "workstation.analyses.rt_dose",
+    "coronary-cta": "workstation.analyses.coronary_cta",
 }
 
 

@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo chest CT", self.open_demo, "Ctrl+D")
         self._action(file_menu, "Open demo &RT plan", self.open_demo_plan, "Ctrl+Shift+D")
+        self._action(file_menu, "Open demo &coronary CTA", self.open_demo_coronary, "Ctrl+Alt+D")
         file_menu.addSeparator()
         self._action(file_menu, "&Export…", lambda: open_export_dialog(self.context, self.area, self), "Ctrl+E")
         file_menu.addSeparator()
@@ -267,6 +268,19 @@ class MainWindow(QMainWindow):
 
         self.context.run_job("Prepare demo RT plan", work, lambda folder: self.loader.open_paths([folder]),
                              lambda error: self._load_failed("Prepare demo RT plan", error))
+
+    def open_demo_coronary(self) -> None:
+        """Write the demo coronary CT angiogram once (in a job, about a minute) and open it."""
+
+        def work(backend: Any, progress: Any) -> Path:
+            from workstation.core.paths import explain_unwritable
+            from workstation.demo.coronary_cta import ensure_demo
+
+            with explain_unwritable("demo"):
+                return ensure_demo(None, progress)
+
+        self.context.run_job("Prepare demo", work, lambda folder: self.loader.open_paths([folder]),
+                             lambda error: self._load_failed("Prepare demo", error))
 
     def set_layout(self, name: str) -> None:
         self.area.set_layout(name)
