@@ -104,9 +104,23 @@ def _optional(fn: Callable[[], Any]) -> Any:
         return None
 
 
+def _memory(lib: ModuleType, handle: Any) -> Any:
+    """Memory info as nvidia-smi shows it: version 2 leaves the driver's reserved memory out of "used".
+
+    Version 1 counts the reservation (about 0.6 GiB on an H200) as used; drivers or
+    bindings without version 2 fall back to it.
+    """
+    version = getattr(lib, "nvmlMemory_v2", None)
+    if version is not None:
+        info = _optional(lambda: lib.nvmlDeviceGetMemoryInfo(handle, version=version))
+        if info is not None:
+            return info
+    return lib.nvmlDeviceGetMemoryInfo(handle)
+
+
 def _sample(lib: ModuleType, index: int, now: float) -> GpuSample:
     handle = lib.nvmlDeviceGetHandleByIndex(index)
-    memory = lib.nvmlDeviceGetMemoryInfo(handle)
+    memory = _memory(lib, handle)
     rates = _optional(lambda: lib.nvmlDeviceGetUtilizationRates(handle))
     power = _optional(lambda: lib.nvmlDeviceGetPowerUsage(handle))
     limit = _optional(lambda: lib.nvmlDeviceGetEnforcedPowerLimit(handle))
