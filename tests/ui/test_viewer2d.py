@@ -140,9 +140,9 @@ def test_ellipse_roi_sets_context_roi_with_stats(qtbot: QtBot, view: SliceViewer
     ys, xs = np.nonzero(roi.mask)
     assert abs(ys.mean() - cy) < 0.6 and abs(xs.mean() - cx) < 0.6
     assert np.all(view.volume.array[z][roi.mask] == SPHERE_HU)
-    stats = view.measurements.items[-1].stats
-    assert stats.mean == SPHERE_HU and stats.sd == 0.0
-    assert stats.area_mm2 == pytest.approx(roi.mask.sum() * 0.8 * 0.6)
+    drawn = view.annotations.items[-1]
+    assert drawn.kind == "ellipse" and drawn.value("Mean") == SPHERE_HU and drawn.value("Standard Deviation") == 0.0
+    assert drawn.value("Area") == pytest.approx(roi.mask.sum() * 0.8 * 0.6)
 
 
 def test_distance_tool_measures_mm(qtbot: QtBot, view: SliceViewer) -> None:
@@ -151,9 +151,9 @@ def test_distance_tool_measures_mm(qtbot: QtBot, view: SliceViewer) -> None:
     qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=a)
     qtbot.mouseMove(view.viewport(), b)
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=b)
-    m = view.measurements.items[-1]
+    m = view.annotations.items[-1]
     # clicks land within half a screen pixel of the voxel centres
-    assert m.value_mm == pytest.approx(np.hypot(30 * 0.8, 40 * 0.6), abs=1.0)
+    assert m.value("Length") == pytest.approx(np.hypot(30 * 0.8, 40 * 0.6), abs=1.0)
 
 
 def test_label_overlay_pixels_appear(qtbot: QtBot, view: SliceViewer) -> None:

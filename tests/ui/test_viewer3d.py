@@ -60,11 +60,12 @@ def test_texture_is_uploaded_once_and_respects_spacing(viewer) -> None:  # type:
     np.testing.assert_allclose(scale, viewer.context.volume.spacing[::-1])
 
 
-def test_iso_threshold_selects_structures(viewer) -> None:  # type: ignore[no-untyped-def]
+def test_iso_threshold_selects_structures(viewer, qtbot: QtBot) -> None:  # type: ignore[no-untyped-def]
     viewer.set_preset(PRESETS[2])
     counts = {}
     for hu in (0.0, 500.0, 1500.0):
         viewer.threshold_spin.setValue(hu)
+        qtbot.waitUntil(lambda: not viewer.iso_busy(), timeout=20000)  # a mesh on software OpenGL
         counts[hu] = _lit(viewer.render_image())
     # 0 HU: the whole body block; 500 HU: only the cube; 1500 HU: nothing
     assert counts[0.0] > 3 * counts[500.0] > 0 and counts[1500.0] == 0

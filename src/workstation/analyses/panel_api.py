@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from workstation.core.overlays import LabelOverlay, Overlay, Roi
+from workstation.core.overlays import LabelOverlay, Overlay, Roi, ScalarOverlay
 from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
 from workstation.io.writers import results_folder_beside
@@ -70,8 +70,11 @@ class ViewerContext(QObject):
         return dict(self._overlays)
 
     def set_overlay(self, key: str, overlay: Optional[Overlay]) -> None:
-        """Publish (or with ``None`` remove) an overlay under a key owned by the panel."""
-        if overlay is not None and self._volume is not None:
+        """Publish (or with ``None`` remove) an overlay under a key owned by the panel.
+
+        Raster overlays must lie on the shown volume's grid; vector overlays (marks,
+        polylines) carry their own coordinates."""
+        if isinstance(overlay, (LabelOverlay, ScalarOverlay)) and self._volume is not None:
             data = overlay.labels if isinstance(overlay, LabelOverlay) else overlay.values
             if tuple(data.shape) != self._volume.shape:
                 raise ValueError(f"overlay {key!r} has shape {data.shape}, volume is {self._volume.shape}")

@@ -21,24 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from workstation.core.volume import Volume
+from workstation.io.dicom_display import direction_letters as orientation_letters
 
 AXIS_NAMES = {0: "axial", 1: "coronal", 2: "sagittal"}
-_LETTERS = (("R", "L"), ("A", "P"), ("F", "H"))  # (negative, positive) per LPS axis
 
 
 def _patient_vector(direction: NDArray[np.float64], index_axis: int) -> NDArray[np.float64]:
     """Patient unit vector of increasing index along volume axis ``index_axis`` (z=0, y=1, x=2)."""
     return np.asarray(direction[:, 2 - index_axis], dtype=float)
-
-
-def orientation_letters(vector: NDArray[np.float64], threshold: float = 0.3) -> str:
-    """Letters naming the patient direction of ``vector`` (``"L"``, ``"LA"`` when oblique)."""
-    v = np.asarray(vector, dtype=float)
-    order = np.argsort(-np.abs(v))
-    letters = [
-        _LETTERS[int(k)][1 if v[k] > 0 else 0] for k in order if abs(v[k]) >= threshold * np.abs(v).max()
-    ]
-    return "".join(letters[:2])
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,13 @@ class StudyBrowser(QDockWidget):
         self._object_items: dict[str, QTreeWidgetItem] = {}
         self._entries: dict[str, tuple[Study, Series]] = {}
 
+    def studies(self) -> list[Study]:
+        """Every study listed (each once), in the order found."""
+        seen: dict[str, Study] = {}
+        for study, _series in self._entries.values():
+            seen.setdefault(study.uid, study)
+        return list(seen.values())
+
     def series_item(self, uid: str) -> QTreeWidgetItem:
         return self._series_items[uid]
 
