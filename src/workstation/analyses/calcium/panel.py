@@ -23,7 +23,7 @@ from workstation.analyses.calcium.mesa import normalise_sex
 from workstation.analyses.calcium.panel_tables import ARTERY_CHOICES, ArteryTable, LesionTable
 from workstation.analyses.calcium.params import CalciumParams
 from workstation.analyses.calcium.prepare import with_study_facts
-from workstation.analyses.calcium.report import WEIGHT_COLORS
+from workstation.analyses.calcium.report import WEIGHT_COLORS, key_slice
 from workstation.analyses.calcium.result import CalciumResult
 from workstation.analyses.panel_api import PanelExport, ViewerContext
 from workstation.analyses.panel_controls import ParamControls
@@ -214,7 +214,7 @@ class CalciumPanel(QWidget, PanelExport):
         if self.result is None or not 0 <= row < len(self.result.lesions):
             return
         les = self.result.lesions[row]
-        z = min(les.slice_indices, key=lambda s: abs(s - les.centroid_index[0]))
+        z = key_slice(les)  # the slice of its key image: the table's numbers are 1-based, as the viewer's
         self.context.focus((z, int(round(les.centroid_index[1])), int(round(les.centroid_index[2]))))
 
     # -- export ---------------------------------------------------------------------

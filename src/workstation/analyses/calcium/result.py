@@ -14,6 +14,11 @@ from workstation.analyses.calcium.scoring import Lesion
 from workstation.core.provenance import Provenance
 
 
+#: How the JSON, the table and the report number slices (the viewer's convention).
+SLICE_NUMBERING = ("slice_numbers count from 1 along the slice normal, as the viewer shows them "
+                   "(slice 1 is the first plane of the series); centroid_index_zyx is a 0-based array index")
+
+
 @dataclass(frozen=True, eq=False)
 class CalciumResult:
     """Scores of one CT.  Lesions assigned to ``"none"`` count in no total.
@@ -131,6 +136,7 @@ class CalciumResult:
             "volume_mm3_total": self.volume_mm3_total,
             "mass_mg_total": self.mass_mg_total,
             "per_artery": self.per_artery(),
+            "slice_numbering": SLICE_NUMBERING,
             "lesions": [les.to_json() for les in self.lesions],
             "risk_category": self.risk_category,
             "risk_label": risk.RISK_LABELS[self.risk_category],

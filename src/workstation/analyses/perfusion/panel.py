@@ -23,6 +23,7 @@ from workstation.core.overlays import Roi, ScalarOverlay
 from workstation.core.volume import VolumeSeries
 
 OVERLAY_KEY = "perfusion"
+IDLE_TEXT = "Load a dynamic series."
 EXPORT = ("maps", "report", "dicom")
 
 
@@ -55,7 +56,7 @@ class PerfusionPanel(QWidget, PanelExport):
         self.map_choice.addItems(list(MAP_NAMES))
         self.vmin = _spin(-1000.0, 1000.0, 0.0, 2)
         self.vmax = _spin(-1000.0, 1000.0, 1.0, 2)
-        self.summary = QLabel("Load a dynamic series.")
+        self.summary = QLabel(IDLE_TEXT)
         self.summary.setWordWrap(True)
         self.export_button = QPushButton("Export maps and PDF...")
         self._layout()
@@ -98,9 +99,12 @@ class PerfusionPanel(QWidget, PanelExport):
         self.export_button.setEnabled(self.result is not None)
 
     def _study_changed(self, study: Any) -> None:
-        if study is not self._study:  # a new study: what was loaded belongs to the old one
+        if study is not self._study:  # a new study: what was loaded and shown belongs to the old one
             self._study = study
             self.series, self.result, self.aif_voxels, self.vof_voxels = None, None, (), ()
+            for curve in (self.roi_curve, self.aif_curve, self.vof_curve):
+                curve.setData([], [])
+            self.summary.setText(IDLE_TEXT)
             self._update_enabled()
 
     # -- loading ------------------------------------------------------------------
