@@ -66,6 +66,19 @@ def reading_kind(series: Series) -> str:
     return "dynamic" if plan.is_dynamic else "volume"
 
 
+def reading_issues(series: Series) -> list[str]:
+    """The series' issues as they stand for reading: planes of other orientations or sizes are
+    not left out when the series reads as separate images, so those notes say so instead."""
+    if reading_kind(series) != "images" or series.modality.upper() in PROJECTION_MODALITIES:
+        return list(series.issues)
+    mixed = [i for i in series.issues if i.startswith(("mixed orientations", "mixed image sizes"))]
+    if not mixed:
+        return list(series.issues)
+    n = len(plane_groups(list(series.frames)))
+    kept = [i for i in series.issues if i not in mixed]
+    return [f"planes in {n} orientations or sizes: shown as {n} images", *kept]
+
+
 def _image_groups(series: Series) -> list[list[FrameRef]]:
     """One group per file for projection images (a multi-frame file is one cine loop), else per orientation."""
     frames = list(series.frames)

@@ -47,6 +47,7 @@ class ImageCanvasView(ImageCanvas):
         self.image_index = 0
         self.frame = 0
         self.mirrored = False
+        self.browse = True  # PageUp/PageDown step through the stack (off when each image has a viewport)
         self.toggle_cine: Optional[Callable[[], None]] = None
         self.setAccessibleName("Image view")
         context.overlays_changed.connect(self.viewport().update)
@@ -70,11 +71,22 @@ class ImageCanvasView(ImageCanvas):
         self.frame = 0
         self.mirrored = self.image.facts.hanging_mirror
         self.state.reset_for(self.image.volume)
+        self._align_chest_wall()
         self.place_scene()
         self.refresh_all()
         self.fit()
         self.setAccessibleName(f"Image view: {self.image.label}")
         self.image_changed.emit()
+
+    def _align_chest_wall(self) -> None:
+        """A hung mammogram sits against the middle of the grid: a right breast's image at the
+        right edge of its viewport, a left breast's at the left edge (the chest walls meet)."""
+        assert self.image is not None
+        f = self.image.facts
+        horizontal = Qt.AlignmentFlag.AlignHCenter
+        if f.modality == "MG" and f.chest_wall_left is not None and f.laterality in ("R", "L"):
+            horizontal = Qt.AlignmentFlag.AlignRight if f.laterality == "R" else Qt.AlignmentFlag.AlignLeft
+        self.setAlignment(horizontal | Qt.AlignmentFlag.AlignVCenter)
 
     def set_frame(self, frame: int) -> None:
         if self.image is None:
@@ -178,14 +190,14 @@ class ImageCanvasView(ImageCanvas):
             return
         if self.image.n_frames > 1:
             self.set_frame(self.frame + planes)
-        elif self.stack is not None:
+        elif self.stack is not None and self.browse:
             self.show_image(self.image_index + int(np.sign(planes)))
 
     def handle_key(self, event: QKeyEvent) -> bool:
         key, mods = event.key(), event.modifiers()
         plain = not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
         if plain and key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown) and self.stack is not None \
-                and len(self.stack.images) > 1:
+                and len(self.stack.images) > 1 and self.browse:
             self.show_image(self.image_index + (1 if key == Qt.Key.Key_PageUp else -1))
             return True
         if plain and key == Qt.Key.Key_M and not mods & Qt.KeyboardModifier.ShiftModifier:
@@ -218,7 +230,7 @@ class ImageCanvasView(ImageCanvas):
         assert self.image is not None
         f = self.image.facts
         top_left = self.image.label
-        if self.stack is not None and len(self.stack.images) > 1:
+        if self.stack is not None and len(self.stack.images) > 1 and self.browse:
             top_left += f"  image {self.image_index + 1}/{len(self.stack.images)}"
         if self.image.n_frames > 1:
             top_left += f"  frame {self.frame + 1}/{self.image.n_frames}"
@@ -227,6 +239,8 @@ class ImageCanvasView(ImageCanvas):
             size += " (pixel size unknown)"
         w, lv = self.state.width, self.state.level
         window = f"W {w:.0f}  L {lv:.0f}" if w >= 10 else f"W {w:.4g}  L {lv:.4g}"
+        if self.image.volume.rgb is not None:
+            window = f"colour ({f.photometric})"
         return Annotations(
             edges=f.edge_labels(self.mirrored),
             top_left=top_left,

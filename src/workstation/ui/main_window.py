@@ -251,9 +251,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{what} failed: {error}", 10000)
 
     def _reading_loaded(self, reading: Reading) -> None:
+        where = f"series {reading.series.label or reading.series.uid}"
+        known = set(self.load_report.rows())
         for stack in reading.stacks:
             for issue in stack.issues:
-                self.load_report.add_row(f"series {reading.series.label or reading.series.uid}", issue)
+                if (where, issue) not in known:
+                    self.load_report.add_row(where, issue)
         self.statusBar().showMessage(f"Hanging protocol: {reading.protocol.name}", 8000)
 
     def _series_changed(self, series: Optional[Series]) -> None:

@@ -142,6 +142,7 @@ class Menus:
                         "Ctrl+Shift+L")
         link.setCheckable(True)
         link.setChecked(True)
+        area.prior.link_changed.connect(link.setChecked)
         self._build_device_menu(m.addMenu("Compute &device"))
         self._build_theme_menu(m.addMenu("T&heme"))
         m.addSeparator()

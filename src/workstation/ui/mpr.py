@@ -104,6 +104,7 @@ class ViewerArea(QWidget):
         self.specs: tuple[ViewportSpec, ...] = ()
         self.grid_size = (1, 1)
         self.facts: Optional[StudyFacts] = None
+        self.specs_pending: tuple[ViewportSpec, ...] = ()
         self.set_layout("2d")
 
     # -- the views ------------------------------------------------------------------
@@ -213,6 +214,9 @@ class ViewerArea(QWidget):
             self.prior.set_prior(prior.study, prior.series, prior.volume)
         else:
             self.prior.set_prior(None, None, None)
+        shown_prior = prior is not None and any(vp.kind == "prior" for vp in reading.protocol.viewports)
+        date = reading.study.study_date if reading.study is not None else None
+        self.axial.caption = ("Current " + (date.isoformat() if date else "")).strip() if shown_prior else ""
         self.set_stacks(reading.stacks)
         self.facts = reading.facts
         rows, columns, specs = reading.protocol.grid_for(reading.n_images)
@@ -253,6 +257,7 @@ class ViewerArea(QWidget):
     def arrange(self, rows: int, columns: int, specs: Sequence[ViewportSpec], protocol: str = "") -> None:
         """Lay out ``specs`` row by row in a ``rows`` x ``columns`` grid."""
         self._clear_grid()
+        self.specs_pending = tuple(specs)
         taken: set[int] = set()
         n_images = 0
         for k, spec in enumerate(specs):
@@ -303,6 +308,7 @@ class ViewerArea(QWidget):
         stack, index = found
         taken.add(id(stack.images[index]))
         vp = self._image_viewport(n_images)
+        vp.canvas.browse = sum(1 for s in self.specs_pending if s.kind == "image") == 1
         vp.set_stack(stack, index)
         return vp
 

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from workstation.analyses.panel_api import ViewerContext
@@ -26,6 +26,8 @@ from workstation.ui.viewer2d import SliceViewer
 
 class PriorViews(QObject):
     """The prior's context, view state and axial view, linked to the current view state."""
+
+    link_changed = Signal(bool)
 
     def __init__(self, current: ViewerContext, current_state: ViewState, parent: QWidget) -> None:
         super().__init__(parent)
@@ -47,6 +49,7 @@ class PriorViews(QObject):
         """Show ``volume`` of ``study`` as the prior (``None``: no prior)."""
         self.offset_mm = np.zeros(3)
         self.context.set_loaded(study, series, volume)
+        self.view.caption = "Prior " + (study.study_date.isoformat() if study is not None and study.study_date else "")
         if volume is not None:
             self._current_moved(self.current_state.crosshair)
 
@@ -82,12 +85,15 @@ class PriorViews(QObject):
             self._busy = False
 
     def synchronise(self) -> None:
-        """Link the two slices shown now: the offset becomes their difference in patient position."""
+        """Link the two slices shown now: the offset becomes their difference in patient position
+        and the scrolling is linked again."""
         prior, current = self.context.volume, self.current.volume
         if prior is None or current is None:
             return
         self.offset_mm = (self._to_patient(current, self.current_state.crosshair)
                           - self._to_patient(prior, self.state.crosshair))
+        self.linked = True
+        self.link_changed.emit(True)
 
     def patient_z(self) -> tuple[Optional[float], Optional[float]]:
         """Patient z (mm) of the current and prior slices shown, for the status and tests."""

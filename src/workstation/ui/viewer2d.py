@@ -60,6 +60,7 @@ class SliceViewer(ImageCanvas):
         self.plane: Optional[SlicePlane] = None
         self.index = 0
         self._shown: Optional[Volume] = None  # the volume the plane was made for
+        self.caption = ""  # shown top right: "Current 2024-05-02" beside a prior
         self.setAccessibleName(f"{PLANE_NAMES[axis]} slice view")
         self._cross = [QGraphicsLineItem(), QGraphicsLineItem()]
         for line in self._cross:
@@ -311,11 +312,11 @@ class SliceViewer(ImageCanvas):
     def corner_notes(self) -> Annotations:
         volume = self.context.volume
         assert volume is not None and self.plane is not None
-        top_right = ""
+        top_right = self.caption
         series = self.state.time_series
         if series is not None:
             t = self.state.time_index
-            top_right = f"t {series.times[t]:.1f} s  ({t + 1}/{len(series.times)})"
+            top_right = f"t {series.times[t]:.1f} s  ({t + 1}/{len(series.times)})  " + top_right
         w, lv = self.state.width, self.state.level
         window = f"W {w:.0f}  L {lv:.0f}" if w >= 10 else f"W {w:.4g}  L {lv:.4g}"
         return Annotations(
