@@ -48,7 +48,11 @@ class PriorViews(QObject):
     def set_prior(self, study: Optional[Study], series: Optional[Series], volume: Optional[Volume]) -> None:
         """Show ``volume`` of ``study`` as the prior (``None``: no prior)."""
         self.offset_mm = np.zeros(3)
-        self.context.set_loaded(study, series, volume)
+        self._busy = True  # the prior's own reset must not move the current study
+        try:
+            self.context.set_loaded(study, series, volume)
+        finally:
+            self._busy = False
         self.view.caption = "Prior " + (study.study_date.isoformat() if study is not None and study.study_date else "")
         if volume is not None:
             self._current_moved(self.current_state.crosshair)
@@ -75,8 +79,8 @@ class PriorViews(QObject):
 
     def _prior_moved(self, zyx: Any) -> None:
         prior, current = self.context.volume, self.current.volume
-        if self._busy or not self.linked or prior is None or current is None:
-            return
+        if self._busy or not self.linked or prior is None or current is None or not self.view.isVisible():
+            return  # only a prior on screen leads the current study
         point = self._to_patient(prior, zyx) + self.offset_mm
         self._busy = True
         try:
