@@ -165,7 +165,7 @@ def _shoot(out: Path, size: tuple[int, ...], scenes: tuple[str, ...], work: Path
             panel = window.analysis_docks.panel("mammo-cad")
             assert dock is not None and panel is not None
             panel.start()
-            _wait(app, lambda: panel.result is not None, 120)
+            _wait(app, lambda p=panel: p.result is not None, 120)
             dock.hide()
         elif scene == "cine":
             import pydicom

@@ -53,7 +53,7 @@ def _click(qtbot: QtBot, view: SliceViewer, r: float, c: float) -> None:
 
 
 def _series(ct: Volume, folder: Path) -> Path:
-    write_series(ct, folder, modality="CT", tags={"PatientID": "ANN-1", "PatientName": "Annot^Test"})
+    write_series(ct, folder, modality="CT", tags={"PatientID": "ANN-1", "PatientName": "Qanx^Wzyk"})
     return folder
 
 

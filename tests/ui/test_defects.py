@@ -223,7 +223,7 @@ def test_labels_are_readable_over_bone_and_never_overlap(qtbot: QtBot, area: Vie
     rects = [QRect(view.mapFromScene(d.label.pos()), QSize(*(int(v) for v in d.label.size()))) for d in view._drawn]
     assert not rects[0].intersects(rects[1])
     image = view.viewport().grab().toImage()
-    for d, rect in zip(view._drawn, rects):
+    for rect in rects:
         inner = rect.adjusted(1, 1, -1, -1)
         colours = [QColor(image.pixel(x, y)) for x in range(inner.left(), inner.right())
                    for y in range(inner.top(), inner.bottom())]

@@ -384,7 +384,7 @@ class ImageCanvas(QGraphicsView):
     # -- readout --------------------------------------------------------------------
     def _update_readout(self) -> None:
         rc: Optional[RC] = None
-        if self._mouse is not None and self.underMouse():
+        if self._mouse is not None:  # over the view (leaving it forgets the position)
             rc = self.display_rc(self._mouse)
         elif self.pointer is not None:
             rc = self.pointer
@@ -466,7 +466,7 @@ class ImageCanvas(QGraphicsView):
 
     def move_pointer(self, drow: int, dcol: int, pixels: int) -> None:
         rows, cols = self.display_shape() if self.has_image() else (1, 1)
-        r, c = self.pointer if self.pointer is not None else ((rows - 1) / 2.0, (cols - 1) / 2.0)
+        r, c = self.pointer if self.pointer is not None else (rows // 2, cols // 2)
         self.pointer = (float(np.clip(round(r) + drow * pixels, 0, rows - 1)),
                         float(np.clip(round(c) + dcol * pixels, 0, cols - 1)))
         if self.draft is not None:
@@ -479,9 +479,9 @@ class ImageCanvas(QGraphicsView):
         """What a left click at the keyboard pointer does (Enter)."""
         if not self.has_image():
             return
-        if self.pointer is None:
+        if self.pointer is None:  # it starts on the pixel in the middle
             rows, cols = self.display_shape()
-            self.pointer = ((rows - 1) / 2.0, (cols - 1) / 2.0)
+            self.pointer = (float(rows // 2), float(cols // 2))
         if draft_kind(self.state.tool) is not None:
             self._add_point(self.pointer)
         else:

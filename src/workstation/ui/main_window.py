@@ -207,7 +207,7 @@ class MainWindow(QMainWindow):
         from workstation.ui.demos import DEMOS, demo_job
 
         demo = next(d for d in DEMOS if d.key == key)
-        self.context.run_job(f"Prepare demo {key.replace('_', ' ')}", demo_job(demo),
+        self.context.run_job("Prepare demo", demo_job(demo),
                              lambda folder: self.loader.open_paths([folder]),
                              lambda error: self._load_failed("Prepare demo", error))
 

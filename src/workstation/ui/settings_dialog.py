@@ -55,6 +55,9 @@ class DevicePage(SettingsPage):
         self.combo.setAccessibleName("Compute device")
         self.combo.setEditable(True)
         self.combo.addItems(["auto", "cpu", "cuda", "cuda:0", "cuda:1"])
+        line = self.combo.lineEdit()
+        if line is not None:
+            line.setAccessibleName("Compute device")
         form = QFormLayout(self)
         form.addRow("Device for analyses:", self.combo)
         form.addRow(QLabel("auto: the GPU when CUDA works, else the CPU. The status bar names the device in use."))

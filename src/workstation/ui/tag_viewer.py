@@ -1,8 +1,8 @@
 """The DICOM tag viewer: every attribute of the shown image's header, nested sequences, with search.
 
 The header is read without its pixels.  Typing in the search box keeps the rows whose
-tag, keyword, name or value contain the text (case-insensitive), with the sequences
-that lead to them; long values are shortened in the table and shown whole in the
+tag, keyword, name or value contain every word typed (case-insensitive), with the
+sequences that lead to them; long values are shortened in the table and shown whole in the
 tool tip.  The window is non-modal: reading continues beside it.
 """
 
@@ -125,11 +125,18 @@ class TagViewer(QDialog):
         self.apply_filter("")
 
     def _add(self, parent: QTreeWidgetItem, rows: list[tuple[int, str, str, str, str, list[Any]]]) -> None:
+        from pydicom.datadict import dictionary_description
+        from pydicom.tag import Tag
+
         for _depth, tag, name, vr, value, children in rows:
             shown = value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN - 1] + "…"
             item = QTreeWidgetItem([tag, name, vr, shown])
             item.setToolTip(3, value[:4000])
-            item.setData(0, Qt.ItemDataRole.UserRole, f"{tag} {name} {vr} {value}".lower())
+            try:
+                described = dictionary_description(Tag(int(tag[1:5], 16), int(tag[6:10], 16))) if tag else ""
+            except (KeyError, ValueError):
+                described = ""
+            item.setData(0, Qt.ItemDataRole.UserRole, f"{tag} {name} {described} {vr} {value}".lower())
             parent.addChild(item)
             if children:
                 self._add(item, children)
@@ -137,11 +144,13 @@ class TagViewer(QDialog):
     def apply_filter(self, text: str) -> int:
         """Show the rows matching ``text`` (and their parents); returns how many match."""
         needle = text.strip().lower()
+        words = needle.split()
         matched = 0
 
         def visit(item: QTreeWidgetItem) -> bool:
             nonlocal matched
-            own = not needle or needle in str(item.data(0, Qt.ItemDataRole.UserRole) or "")
+            data = str(item.data(0, Qt.ItemDataRole.UserRole) or "")
+            own = all(w in data for w in words)
             if own and item.data(0, Qt.ItemDataRole.UserRole):
                 matched += 1
             child_match = False

@@ -33,6 +33,8 @@ from workstation.core.volume import Volume
 OVERLAY_KEY = "calcium"
 WEIGHT_NAMES = {1: "130-199 HU", 2: "200-299 HU", 3: "300-399 HU", 4: ">= 400 HU"}
 RISK_COLORS = {"0": "#2e7d32", "1-10": "#689f38", "11-100": "#f9a825", "101-400": "#ef6c00", ">400": "#c62828"}
+#: The badge text of each risk colour: whichever of black and white reads at 4.5:1 or more on it.
+RISK_TEXT = {"0": "#ffffff", "1-10": "#000000", "11-100": "#000000", "101-400": "#000000", ">400": "#ffffff"}
 CONTROLS = ("threshold_hu", "min_area_mm2", "mass_calibration", "volume_method", "auto_exclude", "age", "sex", "race")
 EXPORT = ("report", "json")
 
@@ -134,7 +136,8 @@ class CalciumPanel(QWidget, PanelExport):
             return
         self.risk_badge.setText(f" {r.risk_category}  {r.cac_drs} ")
         self.risk_badge.setStyleSheet(
-            f"background:{RISK_COLORS[r.risk_category]}; color:white; font-weight:bold; border-radius:4px")
+            f"background:{RISK_COLORS[r.risk_category]}; color:{RISK_TEXT[r.risk_category]}; font-weight:bold; "
+            "border-radius:4px")
         pct = r.percentile
         self.percentile_label.setText("Percentile: n/a" if pct is None else f"MESA percentile: {pct:.0f}")
         self.totals_label.setText(

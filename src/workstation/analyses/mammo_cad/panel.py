@@ -149,6 +149,7 @@ class MammoCadPanel(QWidget, PanelExport):
             grid.addWidget(self.views[key], *divmod(i, 2))
             self.views[key].mark_clicked.connect(self.select_finding)
         self.table = QTableWidget(0, 6)
+        self.table.setAccessibleName("CAD findings")
         self.table.setHorizontalHeaderLabels(["#", "View", "Type", "Score", "Size (mm)", "Location"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
