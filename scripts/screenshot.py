@@ -100,6 +100,24 @@ def _open(app: Any, window: Any, paths: list[Path]) -> None:
     _wait(app, lambda: False, 0.5)
 
 
+def _annotate(app: Any, view: Any) -> None:
+    """A distance across the heart, an ROI in the aorta and an angle, drawn with the mouse."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    def click(r: float, c: float) -> None:
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.view_pos_of(r, c).toPoint())
+        app.processEvents()
+
+    rows, cols = view.display_shape()
+    for tool, points in (("distance", [(0.40, 0.36), (0.40, 0.64)]), ("roi_ellipse", [(0.66, 0.45), (0.74, 0.53)]),
+                         ("angle", [(0.22, 0.30), (0.30, 0.22), (0.38, 0.30)])):
+        view.state.set_tool(tool)
+        for r, c in points:
+            click(r * rows, c * cols)
+    view.state.set_tool("navigate")
+
+
 def _prior_copy(folder: Path, target: Path) -> Path:
     """The chest CT again as an earlier study of the same patient, 12 mm further down the table."""
     import numpy as np
@@ -153,6 +171,8 @@ def _shoot(out: Path, size: tuple[int, ...], scenes: tuple[str, ...], work: Path
             window.area.state.set_window(350.0, 50.0)
             if scene == "main":
                 window.set_layout("mpr-2x2")
+            if scene == "ct-mpr":
+                _annotate(app, window.area.axial)
             if window.area.has_viewer3d() and hasattr(window.area.viewer3d, "set_preset"):
                 viewer3d = window.area.viewer3d
                 viewer3d.set_preset(PRESETS[1])

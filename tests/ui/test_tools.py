@@ -208,7 +208,7 @@ def test_cache_page_removes_only_the_demo_studies(qtbot: QtBot, tmp_path: Path, 
 
 
 def test_help_lists_every_shortcut_and_shows_the_manual(qtbot: QtBot, window: MainWindow) -> None:
-    from workstation.ui.canvas2d import KEYS
+    from workstation.ui.canvas_keys import KEYS
 
     dialog = window.menus.show_shortcuts()
     qtbot.addWidget(dialog)

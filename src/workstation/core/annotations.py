@@ -56,11 +56,20 @@ class Annotation:
         return replace(self, label=label)
 
     def summary(self) -> str:
-        """One line: the label and its measurements, e.g. ``Distance 1: 12.3 mm``."""
-        shown = [_format(n, v, u) for n, v, u in self.values]
+        """The label and its measurements: ``Distance 1: 12.3 mm``; an ROI's statistics on two more lines."""
         head = self.label or TITLES[self.kind]
-        body = self.text if self.kind in ("text", "arrow") and self.text else ", ".join(shown)
+        if self.kind in ("text", "arrow"):
+            return f"{head}: {self.text}" if self.text else head
+        if self.kind in ("ellipse", "rectangle"):
+            shown = {n: _format(n, v, u) for n, v, u in self.values}
+            lines = [" ".join(shown[n] for n in names if n in shown)
+                     for names in (("Mean", "Standard Deviation"), ("Minimum", "Maximum", "Area"))]
+            return "\n".join([head] + [line for line in lines if line])
+        body = ", ".join(_format(n, v, u) for n, v, u in self.values)
         return f"{head}: {body}" if body else head
+
+
+SHORT = {"Mean": "mean", "Standard Deviation": "SD", "Minimum": "min", "Maximum": "max", "Area": "area"}
 
 
 def _format(name: str, value: float, unit: str) -> str:
@@ -68,4 +77,6 @@ def _format(name: str, value: float, unit: str) -> str:
     digits = 0 if name in ("Minimum", "Maximum") else 1
     if name == "Length" or name.endswith("angle") or name == "Angle":
         return f"{value:.{digits}f}{'' if shown == '°' else ' '}{shown}"
-    return f"{name.lower()} {value:.{digits}f}{(' ' + shown) if shown else ''}"
+    if name in ("Minimum", "Maximum", "Standard Deviation") and shown == "HU":
+        shown = ""  # the mean says HU once
+    return f"{SHORT.get(name, name.lower())} {value:.{digits}f}{(' ' + shown) if shown else ''}"

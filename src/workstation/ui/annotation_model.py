@@ -15,6 +15,9 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from workstation.core.annotations import TITLES, Annotation
 
+#: How the table prints UCUM units.
+UNITS = {"mm2": "mm²", "deg": "°", "[hnsf'U]": "HU", "1": ""}
+
 
 class _Replace(QUndoCommand):
     """Swap the model's list for another (every edit is one of these)."""
@@ -86,7 +89,7 @@ class AnnotationModel(QObject):
         """(label, kind, measurements, where) per annotation, for the table and the clipboard."""
         rows = []
         for a in self.items:
-            values = "; ".join(f"{n} {v:.2f} {u}".strip() for n, v, u in a.values)
+            values = "; ".join(f"{n} {v:.2f} {UNITS.get(u, u)}".strip() for n, v, u in a.values)
             if a.kind in ("text", "arrow") and a.text:
                 values = a.text + (f"; {values}" if values else "")
             where = (f"image {a.sop_instance_uid[-12:]}" + (f" frame {a.frame_number}" if a.frame_number else "")

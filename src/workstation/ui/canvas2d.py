@@ -7,7 +7,7 @@ keep their true aspect) and leaves to its subclasses which plane that is
 
 Mouse: wheel steps through planes (Ctrl+wheel zooms), right-drag sets window/level,
 middle-drag pans, left button acts with the current tool.  Keyboard: see
-:data:`KEYS`; with Shift the arrow keys move a keyboard pointer and Enter places a
+:data:`~workstation.ui.canvas_keys.KEYS`; with Shift the arrow keys move a keyboard pointer and Enter places a
 point at it, so every tool works without a mouse.
 """
 
@@ -28,29 +28,13 @@ from workstation.core.annotations import Annotation
 from workstation.ui.annotation_items import DrawnAnnotation
 from workstation.ui.annotation_model import AnnotationModel
 from workstation.ui.annotation_tool import Draft, RC, draft_kind
+from workstation.ui.canvas_annotations import MIN_DRAG_PX, CanvasAnnotations
+from workstation.ui.canvas_keys import view_key
 from workstation.ui.display_image import Window, display_rgb
-from workstation.ui.measure import place_labels
 from workstation.ui.overlay_layers import PlaneView
 from workstation.ui.view_annotations import Annotations, paint_annotations
 from workstation.ui.view_state import ViewState
-from workstation.ui.window_presets import preset_for_key
 
-KEYS = (
-    ("Wheel, PageUp/PageDown, Up/Down", "previous / next plane (PageUp/PageDown: 10 at a time)"),
-    ("Ctrl+wheel, + / -", "zoom in / out"),
-    ("0", "fit the image in the view"),
-    ("T", "true size (1 mm on the screen is 1 mm in the patient)"),
-    ("1-4", "window presets: lung, mediastinum, bone, brain"),
-    ("5-9", "your own window presets (Settings > Window presets)"),
-    ("I", "invert the grey scale"),
-    ("Right drag", "window width (left/right) and level (up/down)"),
-    ("Middle drag", "pan"),
-    ("Shift+arrows (Ctrl: 10 pixels)", "move the keyboard pointer"),
-    ("Enter", "place a point of the current tool at the keyboard pointer"),
-    ("Escape", "cancel the annotation being drawn"),
-    ("Delete", "delete the last annotation on this image"),
-)
-MIN_DRAG_PX = 4.0  # a press and release closer than this on screen is a click, not a drag
 
 
 def qimage(array: NDArray[np.uint8]) -> QImage:
@@ -84,8 +68,7 @@ class ImageCanvas(QGraphicsView):
         self._mouse: Optional[QPointF] = None
         self._readout = ""
         self.pointer: Optional[RC] = None  # keyboard pointer, display (row, col)
-        self.draft: Optional[Draft] = None
-        self._drawn: list[DrawnAnnotation] = []
+        self.drawing = CanvasAnnotations(self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -193,7 +176,7 @@ class ImageCanvas(QGraphicsView):
         self._gray = self._rgb = self._rgba = None
         self._image_item.setPixmap(QPixmap())
         self._overlay_item.setPixmap(QPixmap())
-        self._clear_drawn()
+        self.drawing.clear()
         self.viewport().update()
 
     def refresh_image(self) -> None:
@@ -287,83 +270,30 @@ class ImageCanvas(QGraphicsView):
         """Screen pixels per scene mm."""
         return float(self.transform().m11())
 
-    # -- annotations ----------------------------------------------------------------
-    def _clear_drawn(self) -> None:
-        for drawn in self._drawn:
-            drawn.remove(self._scene)
-        self._drawn = []
+    # -- annotations (drawn and drafted by self.drawing) --------------------------------
+    @property
+    def draft(self) -> Optional[Draft]:
+        return self.drawing.draft
+
+    @property
+    def _drawn(self) -> list[DrawnAnnotation]:
+        return self.drawing.drawn
 
     def refresh_annotations(self) -> None:
-        self._clear_drawn()
-        if self.annotations is not None and self.has_image():
-            head_mm = 12.0 / max(self.current_scale(), 1e-6)
-            for a in self.annotations.items:
-                rcs = self.annotation_points(a)
-                if rcs is not None:
-                    pts = [self.scene_point(rc) for rc in rcs]
-                    self._drawn.append(DrawnAnnotation(self._scene, a, pts, head_mm))
-        self.layout_labels()
-        self.viewport().update()
+        self.drawing.refresh()
 
     def drawn_annotations(self) -> list[Annotation]:
         """The annotations shown on this plane."""
-        return [d.annotation for d in self._drawn]
+        return [d.annotation for d in self.drawing.drawn]
 
     def layout_labels(self) -> None:
-        """Place the labels next to their shapes, none overlapping another (screen space)."""
-        if not self._drawn:
-            return
-        anchors, sizes = [], []
-        for d in self._drawn:
-            p = self.mapFromScene(d.anchor)
-            anchors.append((float(p.x()), float(p.y())))
-            sizes.append(d.label.size())
-        r = self.viewport().rect()
-        corners = self._corner_boxes(r)
-        spots = place_labels(anchors, sizes, (0.0, 0.0, float(r.width()), float(r.height())), avoid=corners)
-        for d, (x, y) in zip(self._drawn, spots):
-            d.label.setPos(self.mapToScene(int(round(x)), int(round(y))))
-
-    def _corner_boxes(self, r: QRect) -> list[tuple[float, float, float, float]]:
-        """Screen boxes of the corner text, which labels keep clear of."""
-        w, h = float(r.width()), float(r.height())
-        band = 40.0
-        return [(0.0, 0.0, w * 0.45, band), (0.0, h - band, w * 0.45, band), (w * 0.55, h - band, w * 0.45, band)]
+        self.drawing.layout_labels()
 
     def cancel_draft(self) -> None:
-        if self.draft is not None:
-            self.draft.remove()
-            self.draft = None
+        self.drawing.cancel()
 
-    def _add_point(self, rc: RC, drag: bool = False) -> None:
-        kind = draft_kind(self.state.tool)
-        if kind is None or self.annotations is None or not self.inside(rc):
-            return
-        if self.draft is None:
-            self.draft = Draft(kind, self._scene, self.scene_point, self.pixel_mm())
-        self.draft.add(rc)
-        if self.draft.complete:
-            self._finish_draft()
-
-    def _finish_draft(self) -> None:
-        draft, self.draft = self.draft, None
-        assert draft is not None
-        draft.remove()
-        a, b = (np.array(self.view_pos_of(*draft.points[0]).toTuple()), np.array(self.view_pos_of(*draft.points[-1]).toTuple()))
-        if draft.kind in ("ellipse", "rectangle", "distance", "arrow") and float(np.hypot(*(a - b))) < MIN_DRAG_PX:
-            return  # a click, not a shape: nothing is measured
-        text = ""
-        if draft.kind in ("text", "arrow"):
-            text = self.ask_text(draft.kind)
-            if draft.kind == "text" and not text:
-                return
-        values, mask = draft.measure(self.display_values(), self.value_unit())
-        annotation = self.make_annotation(draft.kind, draft.points, text, values)
-        if annotation is None or self.annotations is None:
-            return
-        annotation = self.annotations.add(annotation)
-        self.roi_drawn(annotation, mask)
-        self.annotation_finished.emit(annotation)
+    def _add_point(self, rc: RC) -> None:
+        self.drawing.add_point(rc)
 
     def ask_text(self, kind: str) -> str:
         """The text of a text annotation or an arrow's label (a dialog the keyboard can fill)."""
@@ -377,9 +307,7 @@ class ImageCanvas(QGraphicsView):
         """Hook: an ROI was drawn (its display mask); the slice view passes it to the analyses."""
 
     def delete_last_here(self) -> None:
-        shown = self.drawn_annotations()
-        if shown and self.annotations is not None:
-            self.annotations.remove(shown[-1].uid)
+        self.drawing.delete_last_here()
 
     # -- readout --------------------------------------------------------------------
     def _update_readout(self) -> None:
@@ -427,42 +355,8 @@ class ImageCanvas(QGraphicsView):
             super().keyPressEvent(event)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        """React to a key; False when it is not one of the view's keys."""
-        key, mods = event.key(), event.modifiers()
-        K, M = Qt.Key, Qt.KeyboardModifier
-        arrows: dict[int, tuple[int, int]] = {int(K.Key_Left): (0, -1), int(K.Key_Right): (0, 1),
-                                              int(K.Key_Up): (-1, 0), int(K.Key_Down): (1, 0)}
-        if int(key) in arrows and mods & M.ShiftModifier:
-            self.move_pointer(*arrows[int(key)], 10 if mods & M.ControlModifier else 1)
-        elif mods & (M.ControlModifier | M.AltModifier | M.MetaModifier):
-            return False
-        elif key in (K.Key_PageUp, K.Key_Up, K.Key_Right):
-            self.step(10 if key == K.Key_PageUp else 1)
-        elif key in (K.Key_PageDown, K.Key_Down, K.Key_Left):
-            self.step(-10 if key == K.Key_PageDown else -1)
-        elif key in (K.Key_Plus, K.Key_Equal):
-            self.zoom(1.25)
-        elif key == K.Key_Minus:
-            self.zoom(0.8)
-        elif key == K.Key_0:
-            self.fit()
-        elif key == K.Key_T:
-            self.true_size()
-        elif key == K.Key_I:
-            self.state.set_invert(not self.state.invert)
-        elif K.Key_1 <= key <= K.Key_9:
-            found = preset_for_key(int(key - K.Key_0))
-            if found is not None:
-                self.state.set_window(found.width, found.level)
-        elif key in (K.Key_Return, K.Key_Enter):
-            self.press_at_pointer()
-        elif key == K.Key_Escape and self.draft is not None:
-            self.cancel_draft()
-        elif key == K.Key_Delete:
-            self.delete_last_here()
-        else:
-            return False
-        return True
+        """React to a key (:data:`~workstation.ui.canvas_keys.KEYS`); False when it is not one of the view's."""
+        return view_key(self, event)
 
     def move_pointer(self, drow: int, dcol: int, pixels: int) -> None:
         rows, cols = self.display_shape() if self.has_image() else (1, 1)

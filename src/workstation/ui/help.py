@@ -1,7 +1,7 @@
 """Help: every keyboard shortcut (read from the menus and the views, so it is always complete) and the manual.
 
 The shortcut list is built from the window's actions (menu path, text, keys) and the
-keys every 2D view understands (:data:`workstation.ui.canvas2d.KEYS`); the manual is
+keys every 2D view understands (:data:`workstation.ui.canvas_keys.KEYS`); the manual is
 ``resources/help/manual.md``, shown as formatted text.
 """
 
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.paths import resource_file
-from workstation.ui.canvas2d import KEYS
+from workstation.ui.canvas_keys import KEYS
 
 
 def _clean(text: str) -> str:

@@ -101,34 +101,44 @@ def _overlaps(a: Box, b: Box) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
+def _overlap(a: Box, b: Box) -> float:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _inside(x: float, y: float, w: float, h: float, bounds: Box) -> tuple[float, float]:
+    """A box's corner moved so that the box lies inside ``bounds`` (as far as it fits)."""
+    x = min(max(x, bounds[0]), bounds[0] + bounds[2] - w)
+    y = min(max(y, bounds[1]), bounds[1] + bounds[3] - h)
+    return max(x, bounds[0]), max(y, bounds[1])
+
+
 def place_labels(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[float, float]],
                  bounds: Box, gap: float = 6.0, avoid: Sequence[Box] = ()) -> list[tuple[float, float]]:
     """Top-left corners (screen pixels) for labels of ``sizes`` next to ``anchors``, none overlapping.
 
-    Each label tries positions around its anchor (below right, above right, below left,
-    above left, then further away); the first that overlaps no placed label, no box in
-    ``avoid`` and stays inside ``bounds`` wins; a label that fits nowhere goes below
-    the lowest placed one.
+    Each label tries positions around its anchor (below and above, right and left, then
+    further away), kept inside ``bounds``; the first that overlaps no placed label and no
+    box of ``avoid`` (the shapes drawn, the corner text) wins, else the one overlapping
+    least.  A label is never placed outside ``bounds``.
     """
     placed: list[Box] = list(avoid)
     out: list[tuple[float, float]] = []
     for (ax, ay), (w, h) in zip(anchors, sizes):
-        candidates = []
-        for step in range(4):
+        best: tuple[float, tuple[float, float]] = (float("inf"), _inside(ax + gap, ay + gap, w, h, bounds))
+        for step in range(6):
             d = gap + step * (h + 2)
-            candidates += [(ax + d, ay + d - h / 2), (ax + d, ay - d - h / 2), (ax - d - w, ay + d - h / 2),
-                           (ax - d - w, ay - d - h / 2), (ax - w / 2, ay + d), (ax - w / 2, ay - d - h)]
-        choice = None
-        for x, y in candidates:
-            box = (x, y, w, h)
-            inside = (bounds[0] <= x and x + w <= bounds[0] + bounds[2] and bounds[1] <= y
-                      and y + h <= bounds[1] + bounds[3])
-            if inside and not any(_overlaps(box, other) for other in placed):
-                choice = (x, y)
+            for x, y in ((ax + d, ay + d), (ax + d, ay - d - h), (ax - d - w, ay + d), (ax - d - w, ay - d - h),
+                         (ax - w / 2, ay + d), (ax - w / 2, ay - d - h), (ax + d, ay - h / 2),
+                         (ax - d - w, ay - h / 2)):
+                x, y = _inside(x, y, w, h, bounds)
+                cost = sum(_overlap((x, y, w, h), other) for other in placed) + 0.01 * d
+                if cost < best[0]:
+                    best = (cost, (x, y))
+            if best[0] < 1.0:
                 break
-        if choice is None:
-            lowest = max((b[1] + b[3] for b in placed), default=ay)
-            choice = (ax + gap, lowest + 2)
+        choice = best[1]
         placed.append((choice[0], choice[1], w, h))
         out.append(choice)
     return out

@@ -102,8 +102,12 @@ def paint_marks(painter: QPainter, overlay: MarkOverlay, view: PlaneView) -> Non
         painter.drawRect(rect)
         painter.setPen(_pen(mark.rgb, 2.0))
         painter.drawRect(rect)
-        if mark.label:
-            painter.drawText(QPointF(rect.left(), max(rect.top() - 4.0, 12.0)), mark.label)
+        if mark.label:  # on a dark box, as every label over an image
+            metrics = painter.fontMetrics()
+            box = QRectF(rect.left(), max(rect.top() - metrics.height() - 4.0, 0.0),
+                         metrics.horizontalAdvance(mark.label) + 6.0, metrics.height() + 2.0)
+            painter.fillRect(box, QColor(0, 0, 0, 190))
+            painter.drawText(box.adjusted(3.0, 1.0, 0.0, 0.0), mark.label)
 
 
 def paint_polylines(painter: QPainter, overlay: PolylineOverlay, view: PlaneView) -> None:
