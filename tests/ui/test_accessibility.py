@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAccessible, QFont, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -17,10 +17,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from conftest import activate
-from workstation.analyses.panel_api import ViewerContext
-from workstation.compute.backend import cpu_backend, set_backend
-from workstation.jobs.runner import JobRunner
+from ui_windows import activate
+from workstation.compute.backend import set_backend
 from workstation.ui.main_window import MainWindow
 from workstation.ui.theme import THEMES, apply_theme, contrast_ratio, palette, style_sheet
 
@@ -28,19 +26,9 @@ M = Qt.KeyboardModifier
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+def window(make_window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("WORKSTATION_DEMO_DIR", str(tmp_path / "demo"))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), settings, protocols_folder=tmp_path / "hp",
-                     annotations_folder=tmp_path / "annotations")
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    activate(qtbot, win)
-    yield win
-    win.context.jobs.cancel_all()
-    win.context.jobs.wait(10000)
+    yield make_window(settings=True, size=(1366, 768), active=True)
     set_backend(None)
     app = QApplication.instance()
     if isinstance(app, QApplication):

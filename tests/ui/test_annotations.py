@@ -4,7 +4,6 @@ saved per study as a measurement report in the user's data folder and shown agai
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pydicom
@@ -14,31 +13,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from conftest import activate
+from ui_windows import activate
 from ui_phantom import SPACING
-from workstation.analyses.panel_api import ViewerContext
-from workstation.compute.backend import cpu_backend
 from workstation.core.volume import Volume
 from workstation.io.dicom_write import write_series
-from workstation.jobs.runner import JobRunner
 from workstation.ui.annotation_store import report_path
 from workstation.ui.main_window import MainWindow
 from workstation.ui.viewer2d import SliceViewer
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
-    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), None, protocols_folder=tmp_path / "hp",
-                     annotations_folder=tmp_path / "annotations")
-    qtbot.addWidget(win)
-    win.resize(1100, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    activate(qtbot, win)  # window shortcuts (Ctrl+Z ...) act in the active window
+def window(make_window) -> MainWindow:  # type: ignore[no-untyped-def]
+    win = make_window(active=True)  # window shortcuts (Ctrl+Z ...) act in the active window
     win.set_layout("2d")
-    yield win
-    win.context.jobs.cancel_all()
-    win.context.jobs.wait(5000)
+    return win
 
 
 def _open(qtbot: QtBot, window: MainWindow, folder: Path) -> None:

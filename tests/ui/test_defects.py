@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pydicom
@@ -16,10 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from ui_phantom import SHAPE
-from workstation.analyses.panel_api import ViewerContext
-from workstation.compute.backend import cpu_backend
 from workstation.core.volume import Volume
-from workstation.jobs.runner import JobRunner
 from workstation.ui.errors import ErrorReporter
 from workstation.ui.main_window import MainWindow
 from workstation.ui.mpr import ViewerArea
@@ -29,27 +25,8 @@ PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
-    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), None, protocols_folder=tmp_path / "hp",
-                     annotations_folder=tmp_path / "ann")
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.context.jobs.cancel_all()
-    win.context.jobs.wait(5000)
-
-
-@pytest.fixture
-def area(qtbot: QtBot, ct: Volume) -> ViewerArea:
-    area = ViewerArea(ViewerContext())
-    qtbot.addWidget(area)
-    area.resize(500, 420)
-    area.show()
-    qtbot.waitExposed(area)
-    area.context.set_loaded(None, None, ct)
-    return area
+def window(make_window) -> MainWindow:  # type: ignore[no-untyped-def]
+    return make_window(size=(1000, 700))
 
 
 def test_a_smaller_second_study_opens_at_any_slice(qtbot: QtBot, area: ViewerArea, ct: Volume) -> None:

@@ -5,35 +5,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
-from workstation.analyses.panel_api import ViewerContext
-from workstation.compute.backend import cpu_backend
 from workstation.core.volume import Volume
 from workstation.demo.mammo import DEMO_FINDINGS, DEMO_SEED, write_mammo
 from workstation.io.dicom_write import write_series
-from workstation.jobs.runner import JobRunner
 from workstation.ui.main_window import MainWindow
 
 PATIENT = {"PatientID": "HP-0042", "PatientName": "Qhxv^Wzrk"}
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
-    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), None, protocols_folder=tmp_path / "protocols",
-                     annotations_folder=tmp_path / "annotations")
-    qtbot.addWidget(win)
-    win.resize(1300, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.context.jobs.cancel_all()
-    win.context.jobs.wait(5000)
+def window(make_window) -> MainWindow:  # type: ignore[no-untyped-def]
+    return make_window(size=(1300, 900))
 
 
 def _open(qtbot: QtBot, window: MainWindow, folder: Path) -> None:

@@ -15,29 +15,18 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from conftest import activate
+from ui_windows import activate
 from pydicom_files import PYDICOM_FILES
 from ui_phantom import BODY_HU
-from workstation.analyses.panel_api import ViewerContext
-from workstation.compute.backend import cpu_backend, set_backend
+from workstation.compute.backend import set_backend
 from workstation.core.volume import Volume
-from workstation.jobs.runner import JobRunner
 from workstation.ui.main_window import MainWindow
 from workstation.ui.settings import Settings
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), settings, protocols_folder=tmp_path / "hp",
-                     annotations_folder=tmp_path / "ann")
-    qtbot.addWidget(win)
-    win.resize(1100, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.context.jobs.cancel_all()
-    win.context.jobs.wait(5000)
+def window(make_window) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    yield make_window(settings=True)
     from workstation.ui.window_presets import set_user_presets
 
     set_user_presets([])

@@ -9,7 +9,6 @@ from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from ui_phantom import BODY_HU, CUBE, CUBE_HU, SHAPE, SPHERE_CENTER, SPHERE_HU, SPHERE_RADIUS
-from workstation.analyses.panel_api import ViewerContext
 from workstation.core.overlays import LabelOverlay, ScalarOverlay
 from workstation.core.volume import Volume
 from workstation.ui.mpr import ViewerArea
@@ -24,17 +23,6 @@ def _expected(hu: float, width: float, level: float) -> int:
     """Hand-written DICOM linear window to 8 bits."""
     y = ((hu - (level - 0.5)) / (width - 1) + 0.5) * 255
     return int(np.clip(np.rint(y), 0, 255))
-
-
-@pytest.fixture
-def area(qtbot: QtBot, ct: Volume) -> ViewerArea:
-    area = ViewerArea(ViewerContext())
-    qtbot.addWidget(area)
-    area.resize(500, 420)
-    area.show()
-    qtbot.waitExposed(area)
-    area.context.set_loaded(None, None, ct)
-    return area
 
 
 @pytest.fixture
