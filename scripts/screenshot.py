@@ -45,7 +45,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--scene", default="all", choices=(*SCENES, "all"))
     parser.add_argument("--out", default="docs", help="folder of the PNG files")
     parser.add_argument("--size", default="1600x1000")
-    parser.add_argument("--demo-dir", default=None, help="where the demo series are written (default: a temporary folder)")
+    parser.add_argument("--demo-dir", default=None,
+                        help="where the demo series are written (default: a temporary folder)")
     args = parser.parse_args(argv)
     xvfb = start_xvfb_if_needed()
     os.environ["QT_QPA_PLATFORM"] = "xcb"

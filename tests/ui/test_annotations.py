@@ -119,7 +119,6 @@ def test_saved_for_the_study_and_shown_again(qtbot: QtBot, window: MainWindow, t
     _click(qtbot, view, 38, 44)
     drawn = list(window.annotations.items)
     window.store.save_now()
-    window.context.jobs.wait(20000)
     qtbot.waitUntil(lambda: window.store.saved_path is not None, timeout=20000)
     path = report_path(study_uid, tmp_path / "annotations")
     assert window.store.saved_path == path and path.is_file()

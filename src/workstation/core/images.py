@@ -129,6 +129,7 @@ class ImageStack:
             return self.images[index] if 0 <= index < len(self.images) else None
         for image in self.images:
             f = image.facts
-            if (not laterality or f.laterality == laterality) and (not view_position or f.view_position == view_position):
+            same_side = not laterality or f.laterality == laterality
+            if same_side and (not view_position or f.view_position == view_position):
                 return image
         return None

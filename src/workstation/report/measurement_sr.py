@@ -217,7 +217,8 @@ def _to_annotation(group: dict[str, Any]) -> Optional[Annotation]:
         label, text = identifier.split(": ", 1)
     return Annotation(uid=str(group.get("uid", "")), kind=kind, points=tuple(tuple(p) for p in pts), space=space,
                       frame_of_reference_uid=frame_of_reference, sop_instance_uid=instance,
-                      sop_class_uid=sop_class, frame_number=frame, text=text, label=label, values=tuple(group.get("values", ())))
+                      sop_class_uid=sop_class, frame_number=frame, text=text, label=label,
+                      values=tuple(group.get("values", ())))
 
 
 def read_report(path: Path) -> list[Annotation]:

@@ -57,7 +57,8 @@ class LabelItem(QGraphicsItem):
         painter.drawRoundedRect(rect, 3.0, 3.0)
         painter.setFont(self.font)
         painter.setPen(self.colour)
-        painter.drawText(rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD), int(Qt.AlignmentFlag.AlignLeft), self.text)
+        inner = rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        painter.drawText(inner, int(Qt.AlignmentFlag.AlignLeft), self.text)
 
 
 def shape_path(kind: str, points: Sequence[QPointF], head_px: float = 0.0) -> QPainterPath:

@@ -2,8 +2,9 @@
 
 The report of a study is ``<data>/annotations/<StudyInstanceUID>.dcm`` (the data folder
 of :mod:`workstation.core.paths`, never the study's own folder, which stays untouched).
-Every edit saves it again in the background a moment later (or at once with Ctrl+S);
-an edit that leaves no annotation removes it.  Opening a study whose report exists shows
+Every edit saves it again in the background a moment later (or at once with Ctrl+S),
+on a thread of the store's own (these small writes stay out of the job list); an edit
+that leaves no annotation removes it.  Opening a study whose report exists shows
 its annotations again.  A report that cannot be read is named in a message; nothing
 else is lost.
 """
@@ -14,9 +15,9 @@ import hashlib
 import logging
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.annotations import Annotation
@@ -51,6 +52,29 @@ def evidence_files(study: Study, annotations: list[Annotation]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+class _Signals(QObject):
+    done = Signal(object, object)  # (callback, result)
+    failed = Signal(object, str)  # (callback, message)
+
+
+class _Task(QRunnable):
+    """Run ``fn()`` on the pool; hand its result (or its fault) to the GUI thread."""
+
+    def __init__(self, fn: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[str], None],
+                 signals: _Signals) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self.fn, self.done, self.failed, self.signals = fn, done, failed, signals
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # reported to the user by the store; nothing else is lost
+            self.signals.failed.emit(self.failed, f"{type(exc).__name__}: {exc}")
+        else:
+            self.signals.done.emit(self.done, result)
+
+
 class AnnotationStore(QObject):
     """Loads the open study's annotations into the model and saves them after each edit."""
 
@@ -65,6 +89,11 @@ class AnnotationStore(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(SAVE_DELAY_MS)
         self._timer.timeout.connect(self.save_now)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # saves and loads in the order asked
+        self._signals = _Signals(self)
+        self._signals.done.connect(lambda callback, result: callback(result))
+        self._signals.failed.connect(lambda callback, message: callback(message))
         model.edited.connect(self._timer.start)
         context.study_changed.connect(self._study_changed)
 
@@ -86,7 +115,7 @@ class AnnotationStore(QObject):
     def _load(self, path: Path) -> None:
         study_uid = self.model.study_uid
 
-        def work(backend: Any, progress: Any) -> list[Annotation]:
+        def work() -> list[Annotation]:
             from workstation.report.measurement_sr import read_report
 
             return read_report(path)
@@ -99,7 +128,7 @@ class AnnotationStore(QObject):
             self.last_error = f"{path}: {error}"
             self.context.notify("Annotations", f"The saved annotations could not be read ({self.last_error}).")
 
-        self.context.run_job("Load annotations", work, done, failed)
+        self._pool.start(_Task(work, done, failed, self._signals))
 
     def save_now(self) -> None:
         """Write the open study's annotations (in a job); remove the report when there are none."""
@@ -114,7 +143,7 @@ class AnnotationStore(QObject):
             return
         files = evidence_files(study, items)
 
-        def work(backend: Any, progress: Any) -> Path:
+        def work() -> Path:
             from workstation import __version__
             from workstation.report.measurement_sr import write_report
 
@@ -128,4 +157,8 @@ class AnnotationStore(QObject):
             self.last_error = error
             self.context.notify("Annotations", f"The annotations could not be saved to {path}: {error}")
 
-        self.context.run_job("Save annotations", work, done, failed)
+        self._pool.start(_Task(work, done, failed, self._signals))
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Block until the saves and loads asked for are done (closing the window, tests)."""
+        return bool(self._pool.waitForDone(timeout_ms))

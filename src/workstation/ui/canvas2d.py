@@ -7,8 +7,8 @@ keep their true aspect) and leaves to its subclasses which plane that is
 
 Mouse: wheel steps through planes (Ctrl+wheel zooms), right-drag sets window/level,
 middle-drag pans, left button acts with the current tool.  Keyboard: see
-:data:`~workstation.ui.canvas_keys.KEYS`; with Shift the arrow keys move a keyboard pointer and Enter places a
-point at it, so every tool works without a mouse.
+:data:`~workstation.ui.canvas_keys.KEYS`; with Shift the arrow keys move a keyboard
+pointer and Enter places a point at it, so every tool works without a mouse.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from workstation.ui.display_image import Window, display_rgb
 from workstation.ui.overlay_layers import PlaneView
 from workstation.ui.view_annotations import Annotations, paint_annotations
 from workstation.ui.view_state import ViewState
-
 
 
 def qimage(array: NDArray[np.uint8]) -> QImage:

@@ -21,7 +21,8 @@ class Demo:
 
 DEMOS = (
     Demo("chest_ct", "&Chest CT (coronary calcium)", "Ctrl+D", "workstation.demo.chest_ct:ensure_demo"),
-    Demo("perfusion", "&Perfusion CT (dynamic series)", "Ctrl+Alt+P", "workstation.demo.perfusion:ensure_demo_perfusion"),
+    Demo("perfusion", "&Perfusion CT (dynamic series)", "Ctrl+Alt+P",
+         "workstation.demo.perfusion:ensure_demo_perfusion"),
     Demo("mammography", "&Mammography (four views)", "Ctrl+Alt+M", "workstation.demo.mammo:ensure_demo_mammo"),
 )
 

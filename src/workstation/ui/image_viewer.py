@@ -234,7 +234,8 @@ class ImageCanvasView(ImageCanvas):
             top_left += f"  image {self.image_index + 1}/{len(self.stack.images)}"
         if self.image.n_frames > 1:
             top_left += f"  frame {self.frame + 1}/{self.image.n_frames}"
-        size = {"true": "true size", "fit": "fit"}.get(self._zoom_mode, f"{self.current_scale() / self.screen_px_per_mm():.2f}x")
+        scale = f"{self.current_scale() / self.screen_px_per_mm():.2f}x"
+        size = {"true": "true size", "fit": "fit"}.get(self._zoom_mode, scale)
         if f.pixel_spacing_mm is None:
             size += " (pixel size unknown)"
         w, lv = self.state.width, self.state.level

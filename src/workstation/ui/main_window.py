@@ -283,9 +283,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.store.save_now()
+        self.store.wait(10000)  # what was drawn is written before the window goes
         self.save_settings()
         self.device_timer.stop()
-        self.context.jobs.wait(3000)
         self.context.jobs.cancel_all()
         self.context.jobs.wait(3000)
         if self.area.has_viewer3d():

@@ -104,7 +104,6 @@ class ViewerArea(QWidget):
         self.specs: tuple[ViewportSpec, ...] = ()
         self.grid_size = (1, 1)
         self.facts: Optional[StudyFacts] = None
-        self.specs_pending: tuple[ViewportSpec, ...] = ()
         self.set_layout("2d")
 
     # -- the views ------------------------------------------------------------------
@@ -257,11 +256,11 @@ class ViewerArea(QWidget):
     def arrange(self, rows: int, columns: int, specs: Sequence[ViewportSpec], protocol: str = "") -> None:
         """Lay out ``specs`` row by row in a ``rows`` x ``columns`` grid."""
         self._clear_grid()
-        self.specs_pending = tuple(specs)
         taken: set[int] = set()
         n_images = 0
+        browse = sum(1 for s in specs if s.kind == "image") == 1  # one viewport steps through the stack
         for k, spec in enumerate(specs):
-            widget = self._widget_for(spec, taken, n_images)
+            widget = self._widget_for(spec, taken, n_images, browse)
             if spec.kind == "image":
                 n_images += 1
             row, col = divmod(k, columns)
@@ -293,7 +292,7 @@ class ViewerArea(QWidget):
             self._grid.setRowStretch(i, 0)
             self._grid.setColumnStretch(i, 0)
 
-    def _widget_for(self, spec: ViewportSpec, taken: set[int], n_images: int) -> QWidget:
+    def _widget_for(self, spec: ViewportSpec, taken: set[int], n_images: int, browse: bool) -> QWidget:
         if spec.kind == "plane":
             return self.views[PLANES.index(spec.plane)]
         if spec.kind == "3d":
@@ -308,7 +307,7 @@ class ViewerArea(QWidget):
         stack, index = found
         taken.add(id(stack.images[index]))
         vp = self._image_viewport(n_images)
-        vp.canvas.browse = sum(1 for s in self.specs_pending if s.kind == "image") == 1
+        vp.canvas.browse = browse
         vp.set_stack(stack, index)
         return vp
 
@@ -318,7 +317,8 @@ def _wanted(image: StackImage, spec: ViewportSpec, k: int) -> bool:
     if spec.modality and f.modality != spec.modality:
         return False
     if spec.laterality or spec.view:
-        return (not spec.laterality or f.laterality == spec.laterality) and (not spec.view or f.view_position == spec.view)
+        same_side = not spec.laterality or f.laterality == spec.laterality
+        return same_side and (not spec.view or f.view_position == spec.view)
     return spec.index is None or spec.index == k
 
 

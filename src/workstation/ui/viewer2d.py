@@ -172,9 +172,6 @@ class SliceViewer(ImageCanvas):
     def value_unit(self) -> str:
         return "HU" if self.context.volume is not None and self.context.volume.modality.upper() == "CT" else ""
 
-    def rendered_gray(self) -> Optional[NDArray[np.uint8]]:
-        return self._gray
-
     # -- coordinates ----------------------------------------------------------------
     def _patient(self, rc: RC) -> NDArray[np.float64]:
         volume = self.context.volume
@@ -238,8 +235,9 @@ class SliceViewer(ImageCanvas):
         frame = series.frame_of_reference_uid if series is not None else ""
         source = self._source_instance()
         mm = [tuple(float(v) for v in self._patient(rc)) for rc in points]
-        return Annotation(uid=f"2.25.{uuid.uuid4().int}", kind=kind, points=tuple(mm), space="patient",  # type: ignore[arg-type]
-                          frame_of_reference_uid=frame, sop_instance_uid=source, text=text, values=values)
+        return Annotation(uid=f"2.25.{uuid.uuid4().int}", kind=kind, points=tuple(mm),  # type: ignore[arg-type]
+                          space="patient", frame_of_reference_uid=frame, sop_instance_uid=source, text=text,
+                          values=values)
 
     def _source_instance(self) -> str:
         """The SOP instance of the shown slice when it is an acquired plane (axial view of an axial series)."""
