@@ -71,14 +71,13 @@ def _wait(app: Any, predicate: Callable[[], bool], seconds: float = 120.0) -> bo
     return False
 
 
-def _grab(window: Any, out: Path) -> None:
-    """The window as shown, with each GL canvas painted from its own render (Xvfb grabs GL black)."""
+def grab_with_3d(window: Any, viewer3d: Any = None) -> Any:
+    """The window as an RGB QImage, the 3D view painted from its own render (Xvfb grabs GL black)."""
     from PySide6.QtCore import QPoint
     from PySide6.QtGui import QImage, QPainter
 
     shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    if window.area.has_viewer3d() and window.area.viewer3d.isVisible() and hasattr(window.area.viewer3d, "canvas"):
-        viewer3d = window.area.viewer3d
+    if viewer3d is not None and viewer3d.isVisible() and hasattr(viewer3d, "canvas"):
         canvas = viewer3d.canvas.native
         rendered = viewer3d.render_image()
         h, w = rendered.shape[:2]
@@ -86,6 +85,11 @@ def _grab(window: Any, out: Path) -> None:
         painter = QPainter(shot)
         painter.drawImage(canvas.mapTo(window, QPoint(0, 0)), gl_image.scaled(canvas.size()))
         painter.end()
+    return shot
+
+
+def _grab(window: Any, out: Path) -> None:
+    shot = grab_with_3d(window, window.area.viewer3d if window.area.has_viewer3d() else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     shot.save(str(out))
     print(f"saved {out} ({shot.width()}x{shot.height()})")

@@ -151,6 +151,7 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
     from workstation.analyses.panel_api import ViewerContext
     from workstation.compute.backend import select_backend, set_backend
     from workstation.core import crash
+    from workstation.jobs.queue import open_queue
     from workstation.jobs.runner import JobRunner
     from workstation.ui.errors import ErrorReporter
     from workstation.ui.main_window import MainWindow
@@ -172,7 +173,7 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
     set_backend(backend)
     crash.set_context(device=backend.describe())
     log.info("compute backend: %s", backend.describe())
-    context = ViewerContext(JobRunner(backend=backend))
+    context = ViewerContext(JobRunner(backend=backend, queue=open_queue(), work_queue=True))
     context.study_changed.connect(_forget_patient_in_logs)
     window = MainWindow(context, settings)
     reporter.parent_window = window
@@ -198,8 +199,7 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
     try:
         return int(app.exec())
     finally:
-        context.jobs.cancel_all()
-        context.jobs.wait(10000)
+        context.jobs.shutdown(10000)
         reporter.uninstall()
         del quitter
 

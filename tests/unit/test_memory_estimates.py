@@ -45,6 +45,25 @@ def _segmentation() -> Any:
     return SegmentationInput(generate_chest_ct(0, n_slices=48, size=192, pixel_mm=1.8)[0])
 
 
+def _rt_dose() -> Any:
+    import tempfile
+    from pathlib import Path
+
+    from workstation.analyses.rt_dose.demo_plan import write_demo_plan
+    from workstation.io.dicom import scan
+
+    with tempfile.TemporaryDirectory() as folder:  # prepare reads contours and dose into memory
+        write_demo_plan(folder, size=128, pixel_mm=2.8, n_slices=30, dose_mm=3.0, beamlet_mm=8.0, iterations=5)
+        (study,) = [s for s in scan(Path(folder)).studies if s.series]
+        return get("rt-dose").prepare(study, None)
+
+
+def _coronary() -> Any:
+    from workstation.demo.coronary_cta import generate_coronary_cta
+
+    return generate_coronary_cta(0, size=150, pixel_mm=1.0, n_slices=100, slice_mm=1.0)[0]
+
+
 def _untraced(name: str) -> int:
     if name != "mammo-cad":
         return 0
@@ -54,7 +73,8 @@ def _untraced(name: str) -> int:
 
 
 @pytest.mark.parametrize("name,make", [("calcium", _calcium), ("perfusion", _perfusion),
-                                       ("mammo-cad", _mammo), ("segmentation", _segmentation)])
+                                       ("mammo-cad", _mammo), ("segmentation", _segmentation),
+                                       ("rt-dose", _rt_dose), ("coronary-cta", _coronary)])
 def test_estimate_bounds_the_measured_peak(name: str, make: Callable[[], Any]) -> None:
     pytest.importorskip("onnxruntime")
     analysis = get(name)

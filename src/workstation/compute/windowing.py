@@ -18,6 +18,8 @@ out so that a test can compute the expected pixel of any value by hand:
 Float images whose whole range is below 1 (a dose grid of 0.8-1.3 Gy, a T1 map in s)
 need ``LINEAR_EXACT``: :func:`window_function` picks it for floating-point data, and
 :func:`min_width` gives the narrowest window each function allows.
+
+(:func:`window_values` maps onto 0-65535 the same way for 16-bit output.)
 """
 
 from __future__ import annotations
@@ -85,23 +87,31 @@ def window_to_uint8(
     ``function`` is ``LINEAR`` (width >= 1), ``LINEAR_EXACT`` or ``SIGMOID`` (width > 0);
     ``xp`` is the array namespace of ``values`` (``numpy`` or ``cupy``).
     """
+    return window_values(values, width, level, np.uint8, xp=xp, function=function)
+
+
+def window_values(values: NDArray[Any], width: float, level: float, dtype: Any = np.uint8,
+                  xp: Any = np, *, function: str = "LINEAR") -> NDArray[Any]:
+    """The same VOI window onto the full range of ``dtype``: 0-255 for ``uint8``,
+    0-65535 for ``uint16`` (16-bit PNG exports keep the finer grey steps)."""
     if function not in VOI_FUNCTIONS:
         raise ValueError(f"unknown VOI LUT function {function!r}; known: {', '.join(VOI_FUNCTIONS)}")
+    top = float(np.iinfo(dtype).max)
     if function == "LINEAR":
         w = max(float(width), 1.0)
-        scale = 255.0 / max(w - 1.0, 1e-6)
-        offset = (0.5 - (float(level) - 0.5) / max(w - 1.0, 1e-6)) * 255.0
+        scale = top / max(w - 1.0, 1e-6)
+        offset = (0.5 - (float(level) - 0.5) / max(w - 1.0, 1e-6)) * top
     else:
         w = max(float(width), 1e-12)
-        scale = 255.0 / w
-        offset = (0.5 - float(level) / w) * 255.0
+        scale = top / w
+        offset = (0.5 - float(level) / w) * top
     if function == "SIGMOID":
         t = (xp.asarray(values, dtype=xp.float32) - xp.float32(level)) * xp.float32(-4.0 / w)
-        out = xp.float32(255.0) / (xp.float32(1.0) + xp.exp(xp.clip(t, -80.0, 80.0)))
+        out = xp.float32(top) / (xp.float32(1.0) + xp.exp(xp.clip(t, -80.0, 80.0)))
     else:
         out = xp.asarray(values, dtype=xp.float32) * xp.float32(scale) + xp.float32(offset)
-    xp.clip(out, 0.0, 255.0, out=out)
-    return xp.rint(out).astype(xp.uint8)
+    xp.clip(out, 0.0, top, out=out)
+    return xp.rint(out).astype(dtype)
 
 
 def default_window(array: NDArray[Any], modality: str = "") -> tuple[float, float]:

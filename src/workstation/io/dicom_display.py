@@ -21,20 +21,8 @@ from typing import Any, Optional
 import numpy as np
 
 from workstation.core.images import ImageFacts
+from workstation.core.slice_geometry import direction_letters
 from workstation.io.dicom_values import as_float, as_floats, as_int, first_text, optional
-
-_LETTERS = (("R", "L"), ("A", "P"), ("F", "H"))  # (negative, positive) along LPS x, y, z
-
-
-def direction_letters(vector: Any, threshold: float = 0.3) -> str:
-    """Letters of a patient-space direction (``"L"``, ``"LA"`` when oblique)."""
-    v = np.asarray(vector, dtype=float)
-    if v.shape != (3,) or not np.all(np.isfinite(v)) or not np.abs(v).max() > 0:
-        return ""
-    order = np.argsort(-np.abs(v))
-    letters = [_LETTERS[int(k)][1 if v[k] > 0 else 0] for k in order if abs(v[k]) >= threshold * np.abs(v).max()]
-    return "".join(letters[:2])
-
 
 def _text(ds: Any, keyword: str) -> str:
     return first_text(optional(ds, keyword)).upper()

@@ -1,7 +1,7 @@
 """The main window's docks and where they sit; cycling the keyboard focus through the panes.
 
-Study browser and job dock share the left side, the load report and the measurements
-table the bottom (tabbed), analysis panels the right (tabbed,
+Study browser and job dock share the left side, the load report, the measurements
+table and the GPU monitor the bottom (tabbed), analysis panels the right (tabbed,
 :mod:`workstation.ui.panels`).  F6 / Shift+F6 move the keyboard focus from the image
 view to each visible dock and back, so every pane is reachable without a mouse.
 """
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
+from workstation.ui.gpu_monitor import GpuMonitorDock
 from workstation.ui.job_dock import JobDock
 from workstation.ui.load_report import LoadReportDock
 from workstation.ui.measurements_dock import MeasurementsDock
@@ -34,16 +35,19 @@ class Docks:
         self.jobs = JobDock(window.context.jobs, window)
         self.load_report = LoadReportDock(window)
         self.measurements = MeasurementsDock(window.annotations, window)
+        self.gpu = GpuMonitorDock(window)
         left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
         window.addDockWidget(left, self.browser)
         window.addDockWidget(left, self.jobs)
         window.addDockWidget(bottom, self.load_report)
         window.addDockWidget(bottom, self.measurements)
+        window.addDockWidget(bottom, self.gpu)
         window.tabifyDockWidget(self.load_report, self.measurements)
-        for dock in (self.browser, self.jobs, self.load_report, self.measurements):
+        window.tabifyDockWidget(self.measurements, self.gpu)
+        for dock in (self.browser, self.jobs, self.load_report, self.measurements, self.gpu):
             dock.setMinimumSize(*SMALL_DOCK)
-        self.load_report.hide()
-        self.measurements.hide()
+        for dock in (self.load_report, self.measurements, self.gpu):
+            dock.hide()
         window.resizeDocks([self.browser], [LEFT_WIDTH], Qt.Orientation.Horizontal)
         self.measurements.model.changed.connect(self._show_measurements)
 
@@ -54,7 +58,7 @@ class Docks:
     def standard(self) -> list[tuple[QDockWidget, str]]:
         """The docks of the View menu with their keys."""
         return [(self.browser, "Alt+1"), (self.jobs, "Alt+2"), (self.load_report, "Alt+3"),
-                (self.measurements, "Alt+5")]
+                (self.measurements, "Alt+5"), (self.gpu, "Alt+7")]
 
     def panes(self) -> list[QWidget]:
         """Where F6 moves the focus: the active image view, then every visible dock."""

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolButton, QWidget
 
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.study import Series
@@ -23,6 +23,7 @@ from workstation.ui.docks import Docks
 from workstation.ui.hanging_protocols import HangingProtocol, all_protocols, load_user_protocols
 from workstation.ui.loading import StudyLoader
 from workstation.ui.menus import Menus
+from workstation.ui.pacs_menu import install_pacs
 from workstation.ui.mpr import ViewerArea
 from workstation.ui.reading import Reading
 from workstation.ui.settings import Settings
@@ -64,7 +65,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.toolbar)
         self.docks = Docks(self)
         self.browser, self.job_dock, self.load_report = self.docks.browser, self.docks.jobs, self.docks.load_report
-        self.measurements = self.docks.measurements
+        self.measurements, self.gpu_dock = self.docks.measurements, self.docks.gpu
         self.user_protocols: list[HangingProtocol] = []
         self.chosen_layout = "2d"  # the layout last chosen by the user (studies open in their protocol's)
         self.layout_override: Optional[str] = None  # a layout every study opens in (command line)
@@ -76,7 +77,10 @@ class MainWindow(QMainWindow):
         self.device_actions = self.menus.device_actions
         self.recent_menu = self.menus.recent_menu
         self.analyses_menu = self.menus.analyses_menu
+        self.report_dock = self.menus.report_dock
         self._connect()
+        self.pacs = install_pacs(self)
+        self.report_dock.sender = self.pacs.send_to_pacs
         self._restore()
         self.reload_protocols()
         load_user_presets(self.settings)
@@ -89,6 +93,9 @@ class MainWindow(QMainWindow):
         self.readout_label.setAccessibleName("Cursor readout")
         self.statusBar().addWidget(self.readout_label, 1)
         self.statusBar().addPermanentWidget(self.device_label)
+        self.gpu_button = QToolButton()
+        self.gpu_button.setDefaultAction(self.gpu_dock.toggleViewAction())
+        self.statusBar().addPermanentWidget(self.gpu_button)
         self.device_timer = QTimer(self)
         self.device_timer.setInterval(3000)
         self.device_timer.timeout.connect(self.refresh_device)
@@ -286,8 +293,8 @@ class MainWindow(QMainWindow):
         self.store.wait(10000)  # what was drawn is written before the window goes
         self.save_settings()
         self.device_timer.stop()
-        self.context.jobs.cancel_all()
-        self.context.jobs.wait(3000)
+        self.gpu_dock.shutdown()
+        self.context.jobs.shutdown(3000)
         if self.area.has_viewer3d():
             self.area.viewer3d.close()
         super().closeEvent(event)

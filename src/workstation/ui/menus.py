@@ -15,8 +15,10 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from workstation.ui.demos import DEMOS
+from workstation.ui.export_dialog import open_export_dialog
 from workstation.ui.mpr import LAYOUTS
 from workstation.ui.panels import AnalysisDocks
+from workstation.ui.report_dock import ReportDock
 from workstation.ui.theme import THEMES
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class Menus:
         self._tools()
         self.analyses_menu = self.menus["Analyses"]
         self.analysis_docks = AnalysisDocks(window, window.context, self.analyses_menu, view_menu=self.panels_menu)
+        self._report()
         self._help()
         self.rebuild_recent()
 
@@ -67,6 +70,7 @@ class Menus:
         for demo in DEMOS:
             self.add(demos, demo.title, lambda _=False, k=demo.key: w.open_demo(k), demo.shortcut)
         m.addSeparator()
+        self.add(m, "&Export…", lambda: open_export_dialog(w.context, w.area, w), "Ctrl+E")
         self.add(m, "&Save annotations", w.store.save_now, QKeySequence.StandardKey.Save)
         m.addSeparator()
         self.add(m, "Se&ttings…", self.open_settings, "Ctrl+,")
@@ -231,6 +235,19 @@ class Menus:
         self.w.reload_protocols()
         self.w.statusBar().showMessage(f"Hanging protocol saved to {path}", 8000)
         return path
+
+    # -- Report ---------------------------------------------------------------------------
+    def _report(self) -> None:
+        """The study report dock (right, beside the analysis panels) and its menu before Help."""
+        from PySide6.QtCore import Qt
+
+        w = self.w
+        self.report_dock = ReportDock(w.context, self.analysis_docks, lambda: w.area.views, w.settings, w)
+        w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.report_dock)
+        self.report_dock.toggleViewAction().setShortcut(QKeySequence("Alt+6"))
+        report_menu = self.report_dock.menu(w)
+        w.menuBar().insertMenu(self.menus["Help"].menuAction(), report_menu)
+        self.menus[report_menu.title().replace("&", "")] = report_menu
 
     # -- Tools and Help -------------------------------------------------------------------
     def _tools(self) -> None:

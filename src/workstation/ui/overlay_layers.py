@@ -14,13 +14,15 @@ in two passes:
 
 Adding a kind of overlay is a record in :mod:`workstation.core.overlays` and one call
 to :func:`register_raster` or :func:`register_vector`; the viewers stay as they are.
-For an isodose display, a vector painter takes ``view.cut(overlay_array)`` (the shown
-plane of a grid-aligned array), finds the isolines with ``skimage.measure.find_contours``
-in display pixels and draws them with ``view.display_to_viewport``.
+Isodose lines and structure outlines are vector overlays too: their polylines come from
+:mod:`workstation.ui.overlay_lines` in display pixels of the shown plane (cached per
+overlay and slice, so a repaint does not trace them again) and are drawn with
+``view.display_to_viewport``.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
@@ -29,7 +31,10 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 
-from workstation.core.overlays import MarkOverlay, PolylineOverlay
+from workstation.core.overlays import ContourOverlay, IsolineOverlay, MarkOverlay, PolylineOverlay
+from workstation.core.slice_geometry import SlicePlane
+from workstation.core.volume import Volume
+from workstation.ui.overlay_lines import Polyline, slice_polylines
 from workstation.ui.overlay_render import RASTER, RasterFn
 
 
@@ -42,7 +47,8 @@ class PlaneView:
     display (row, col) to viewport pixels.  ``sop_instance_uid`` names the image shown
     (projection images), ``image_to_display`` maps its stored (col, row) pixels to
     display (row, col) (mirroring included).  ``cut`` cuts a volume-grid array along
-    the shown plane.
+    the shown plane; ``plane``, ``index`` and ``volume`` name it for painters that work
+    on the volume grid (isolines, structure outlines).
     """
 
     display_to_viewport: Callable[[NDArray[np.float64]], NDArray[np.float64]]
@@ -51,6 +57,9 @@ class PlaneView:
     sop_instance_uid: str = ""
     image_to_display: Optional[Callable[[NDArray[np.float64]], NDArray[np.float64]]] = None
     cut: Optional[Callable[[NDArray[Any]], NDArray[Any]]] = None
+    plane: Optional[SlicePlane] = None
+    index: int = 0
+    volume: Optional[Volume] = None
 
 
 VectorFn = Callable[[QPainter, Any, PlaneView], None]
@@ -132,5 +141,38 @@ def paint_polylines(painter: QPainter, overlay: PolylineOverlay, view: PlaneView
             painter.drawPolyline(polygon)
 
 
+_LINES: "weakref.WeakKeyDictionary[Any, dict[tuple[int, int, int], list[Polyline]]]" = weakref.WeakKeyDictionary()
+_LINES_PER_OVERLAY = 256  # slices kept per overlay and plane (a few hundred polylines each at most)
+
+
+def _slice_lines(overlay: Any, view: PlaneView) -> list[Polyline]:
+    """The overlay's polylines on the shown slice, traced once per overlay, plane and slice."""
+    assert view.plane is not None and view.volume is not None
+    key = (view.plane.axis, view.index, id(view.volume))
+    cache = _LINES.setdefault(overlay, {})
+    if key not in cache:
+        if len(cache) >= _LINES_PER_OVERLAY:
+            cache.clear()
+        cache[key] = slice_polylines([overlay], view.plane, view.index, view.volume)
+    return cache[key]
+
+
+def paint_lines(painter: QPainter, overlay: IsolineOverlay | ContourOverlay, view: PlaneView) -> None:
+    """Isodose lines or structure outlines of the shown slice, in their colours."""
+    if view.plane is None or view.volume is None:
+        return
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    for line in _slice_lines(overlay, view):
+        painter.setPen(_pen(line.colour, line.width_px))
+        xy = view.display_to_viewport(line.points_rc)
+        polygon = QPolygonF([QPointF(float(x), float(y)) for x, y in xy])
+        if line.closed:
+            painter.drawPolygon(polygon)
+        else:
+            painter.drawPolyline(polygon)
+
+
 register_vector(MarkOverlay, paint_marks)
 register_vector(PolylineOverlay, paint_polylines)
+register_vector(IsolineOverlay, paint_lines)
+register_vector(ContourOverlay, paint_lines)

@@ -48,7 +48,8 @@ def scalar_rgba(values: NDArray[np.floating], overlay: ScalarOverlay) -> NDArray
     idx = np.rint(t * (len(lut) - 1)).astype(np.intp)
     out = np.empty(v.shape + (4,), dtype=np.float32)
     out[..., :3] = lut[idx]
-    out[..., 3] = np.where(finite, float(overlay.opacity), 0.0)
+    shown = finite if overlay.transparent_below is None else finite & (v >= overlay.transparent_below)
+    out[..., 3] = np.where(shown, float(overlay.opacity), 0.0)
     return out
 
 

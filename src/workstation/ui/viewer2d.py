@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsLineItem, QWidget
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.annotations import Annotation
 from workstation.core.overlays import Roi, ScalarOverlay
+from workstation.core.slice_geometry import SlicePlane
 from workstation.core.volume import Volume
 from workstation.ui.annotation_items import cosmetic_pen
 from workstation.ui.annotation_model import AnnotationModel
@@ -27,8 +28,8 @@ from workstation.ui.annotation_tool import RC
 from workstation.ui.canvas2d import ImageCanvas
 from workstation.ui.colour_bar import paint_colour_bar
 from workstation.ui.overlay_layers import PlaneView, is_vector
+from workstation.ui.overlay_lines import describe_at
 from workstation.ui.overlay_render import render_overlays
-from workstation.ui.slice_geometry import SlicePlane
 from workstation.ui.view_annotations import Annotations
 from workstation.ui.view_state import ViewState
 from workstation.compute.windowing import PRESETS
@@ -212,7 +213,8 @@ class SliceViewer(ImageCanvas):
             return None
         plane, index = self.plane, self.index
         return PlaneView(display_to_viewport=self.display_to_viewport, patient_to_display=self.patient_to_display,
-                         half_thickness_mm=0.5 * volume.spacing[self.axis], cut=lambda a: plane.extract(a, index))
+                         half_thickness_mm=0.5 * volume.spacing[self.axis], cut=lambda a: plane.extract(a, index),
+                         plane=plane, index=index, volume=volume)
 
     # -- annotations ----------------------------------------------------------------
     def annotation_points(self, annotation: Annotation) -> Optional[list[RC]]:
@@ -305,7 +307,9 @@ class SliceViewer(ImageCanvas):
         unit = " HU" if volume.modality.upper() == "CT" else ""
         shown = f"{value:.0f}" if abs(value) >= 100 or volume.array.dtype.kind != "f" else f"{value:.4g}"
         x, y, z = volume.index_to_patient(voxel)
-        return f"({voxel[2]}, {voxel[1]}, {voxel[0]})  {shown}{unit}  [{x:.1f}, {y:.1f}, {z:.1f}] mm"
+        text = f"({voxel[2]}, {voxel[1]}, {voxel[0]})  {shown}{unit}  [{x:.1f}, {y:.1f}, {z:.1f}] mm"
+        extra = describe_at(self.shown_overlays(), voxel)  # dose, structure names, labels under the cursor
+        return f"{text}  {extra}" if extra else text
 
     def corner_notes(self) -> Annotations:
         volume = self.context.volume

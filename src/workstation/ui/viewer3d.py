@@ -31,6 +31,7 @@ from vispy.visuals.transforms import STTransform
 from workstation.analyses.panel_api import ViewerContext
 from workstation.core.volume import Volume
 from workstation.ui.iso_mesh import IsoMeshBuilder
+from workstation.ui.scalar_volume_layer import ScalarVolumeLayer
 from workstation.ui.surface_layer import SurfaceLayer
 from workstation.ui.transfer_functions import (
     PRESETS,
@@ -93,6 +94,7 @@ class Viewer3D(QWidget):
         self.volume_visual: Optional[scene.visuals.Volume] = None
         self.surfaces = SurfaceLayer(self.view.scene, max_dim=max_dim, parent=self)
         self.surfaces.meshes_changed.connect(self.canvas.update)
+        self.maps = ScalarVolumeLayer(self.view.scene, max_dim=max_dim)
         self.view.scene.transform.changed.connect(self._follow_camera)
         self._build_controls()
         context.volume_changed.connect(self._on_volume)
@@ -171,6 +173,7 @@ class Viewer3D(QWidget):
         self.texture = None
         self._drop_iso_mesh()
         self.surfaces.clear(volume.spacing if volume is not None else None)
+        self.maps.clear()
         if volume is None:
             self.canvas.update()
             return
@@ -209,6 +212,8 @@ class Viewer3D(QWidget):
 
     def _on_overlays(self) -> None:
         self.surfaces.update(self.context.overlays)
+        volume = self.context.volume
+        self.maps.update(self.context.overlays, volume.spacing if volume is not None else None)
         self.canvas.update()
 
     # -- progressive rendering --------------------------------------------------------
