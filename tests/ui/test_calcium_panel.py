@@ -95,6 +95,47 @@ def test_panel_scores_assigns_and_exports(qtbot, demo_folder) -> None:  # type: 
     context.jobs.wait()
 
 
+def test_one_slice_numbering_everywhere_and_totals_row_seen(qtbot, demo_folder) -> None:  # type: ignore[no-untyped-def]
+    """The table, the JSON and the PDF number slices from 1, as the viewer does; selecting a
+    lesion shows a slice whose number (as the viewer prints it) is one the table lists."""
+    from workstation.ui.viewer2d import SliceViewer
+
+    folder, _truth = demo_folder
+    study = scan([folder]).studies[0]
+    series = study.series[0]
+    context = ViewerContext(JobRunner(backend=cpu_backend()))
+    panel = CalciumPanel(context)
+    viewer = SliceViewer(context)
+    qtbot.addWidget(panel)
+    qtbot.addWidget(viewer)
+    context.set_loaded(study, series, load_series(series))
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
+    for row, les in enumerate(panel.result.lesions):
+        shown = panel.lesion_table.item(row, 1).text()
+        lo, _, hi = shown.partition("-")
+        assert int(lo) == min(les.slice_indices) + 1 and int(hi or lo) == max(les.slice_indices) + 1
+        panel.lesion_table.selectRow(row)
+        assert int(lo) <= viewer.index + 1 <= int(hi or lo)  # the viewer prints index + 1 of n
+    js = panel.result.to_json()
+    assert [les["slice_numbers"] for les in js["lesions"]] == [list(les.slice_numbers) for les in panel.result.lesions]
+    assert "from 1" in js["slice_numbering"] and "slice_indices" not in js["lesions"][0]
+    pdf, _record = panel.export(folder.parent / "numbering_out")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "numbered from 1" in text
+    first = panel.result.lesions[0]
+    assert f"slice {first.slice_numbers[0]}" in text or f"slice {first.slice_numbers[-1]}" in text
+    # the totals row of the artery table is inside the table's viewport, not cut off
+    panel.resize(320, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    table = panel.artery_table
+    last = table.visualItemRect(table.item(table.rowCount() - 1, 0))
+    assert table.item(table.rowCount() - 1, 0).text() == "Total"
+    assert table.viewport().rect().contains(last)
+    context.jobs.wait()
+
+
 def test_panel_shows_chd_risk_with_and_without_cac_side_by_side(qtbot, demo_folder) -> None:  # type: ignore[no-untyped-def]
     from workstation.analyses.calcium import chd_risk
 

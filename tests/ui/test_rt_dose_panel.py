@@ -119,7 +119,7 @@ def test_demo_plan_opens_from_the_menu(qtbot, tmp_path: Path, monkeypatch: pytes
     win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), None)
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.loader.series_loaded, timeout=240_000):
-        win.open_demo_plan()
+        win.open_demo("rt_plan")
     study = win.context.study
     assert study is not None and any(s.modality == "CT" for s in study.series)
     assert all(study.objects_of(kind) for kind in (StructureSet, RtPlan, RtDose))

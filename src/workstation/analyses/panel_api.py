@@ -74,7 +74,10 @@ class ViewerContext(QObject):
         return dict(self._overlays)
 
     def set_overlay(self, key: str, overlay: Optional[Overlay]) -> None:
-        """Publish (or with ``None`` remove) an overlay under a key owned by the panel."""
+        """Publish (or with ``None`` remove) an overlay under a key owned by the panel.
+
+        Raster overlays must lie on the shown volume's grid; vector overlays (marks,
+        polylines) carry their own coordinates."""
         if overlay is not None and self._volume is not None:
             for data in grid_arrays(overlay):
                 if tuple(data.shape) != self._volume.shape:

@@ -1,7 +1,12 @@
-"""Overlays analyses publish on the shown volume, and the region a user draws: plain data.
+"""Overlays analyses publish on the shown images, and the region a user draws: plain data.
 
-Viewers (``ui/``) draw them; analyses and their panels create them.  Arrays are on the
-volume grid ``(z, y, x)``; nothing here imports Qt.
+Viewers (``ui/``) draw them; analyses and their panels create them.  Raster overlays
+(:class:`LabelOverlay`, :class:`ScalarOverlay`) are arrays on the volume grid
+``(z, y, x)``; vector overlays are geometry: :class:`MarkOverlay` boxes in the pixels of
+named images (CAD marks on mammograms), :class:`PolylineOverlay` lines in patient mm
+(contours, isolines) drawn where they cross the shown plane.  The 2D viewer finds the
+painter of each overlay type in a registry (``workstation.ui.overlay_layers``), so a new
+kind of overlay is a record here and one painter there.  Nothing here imports Qt.
 """
 
 from __future__ import annotations
@@ -48,6 +53,43 @@ class ScalarOverlay:
     title: str = ""
     transparent_below: Optional[float] = None  # values under it are not drawn (a dose wash's low doses)
     show_in_3d: bool = False  # also rendered as a translucent volume in the 3D view
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One box on an image: ``box_px`` is (x0, y0, x1, y1) in stored-image pixels
+    (column, row; far edges exclusive), ``kind`` names its colour class."""
+
+    box_px: tuple[float, float, float, float]
+    kind: str = "mark"
+    label: str = ""
+    rgb: RGB = (255, 200, 0)
+
+
+@dataclass(frozen=True, eq=False)
+class MarkOverlay:
+    """Marks per image, keyed by SOP Instance UID (an image shows the marks of its instance)."""
+
+    marks: Mapping[str, tuple[Mark, ...]]
+    title: str = ""
+
+    def for_instance(self, sop_instance_uid: str) -> tuple[Mark, ...]:
+        return tuple(self.marks.get(sop_instance_uid, ()))
+
+
+@dataclass(frozen=True, eq=False)
+class PolylineOverlay:
+    """Lines in patient coordinates (x, y, z mm, LPS): each an ``(n, 3)`` array of points.
+
+    A view draws the parts lying within half a slice of its plane (a contour on the
+    slice it was drawn on).  ``closed`` joins each line's last point to its first.
+    """
+
+    lines: tuple[NDArray[np.float64], ...]
+    rgb: RGB = (255, 255, 0)
+    width_px: float = 1.5
+    closed: bool = True
+    title: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,15 +153,18 @@ class ContourOverlay:
         return tuple(out)
 
 
-Overlay = LabelOverlay | ScalarOverlay | IsolineOverlay | ContourOverlay
+Overlay = LabelOverlay | ScalarOverlay | IsolineOverlay | ContourOverlay | MarkOverlay | PolylineOverlay
 
 
 def grid_arrays(overlay: Overlay) -> tuple[NDArray[Any], ...]:
-    """The arrays of ``overlay`` that lie on the volume grid (their shape must be the volume's)."""
+    """The arrays of ``overlay`` that lie on the volume grid (their shape must be the volume's);
+    none for vector overlays (marks, polylines), which carry their own coordinates."""
     if isinstance(overlay, LabelOverlay):
         return (overlay.labels,)
     if isinstance(overlay, ContourOverlay):
         return tuple(overlay.layers)
+    if isinstance(overlay, (MarkOverlay, PolylineOverlay)):
+        return ()
     return (overlay.values,)
 
 

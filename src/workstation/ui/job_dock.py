@@ -27,6 +27,9 @@ from PySide6.QtWidgets import (
 from workstation.jobs.runner import Job, JobRunner, JobState
 from workstation.ui.queue_view import QueueView
 
+ERROR_COLOUR = "#ff7b72"  # both read at 4.5:1 or more on the dark and the high-contrast windows
+NOTICE_COLOUR = "#e3b341"
+
 
 class JobRow(QFrame):
     """One job: title, progress bar, message, state and Cancel."""
@@ -90,12 +93,12 @@ class JobRow(QFrame):
 
     def _on_failed(self, error: str) -> None:
         self.message.setText(error)
-        self.message.setStyleSheet("color: #ff7b72")
+        self.message.setStyleSheet(f"color: {ERROR_COLOUR}")
 
     def _on_fell_back(self, notice: str) -> None:
         self._notice = notice
         self.message.setText(notice)
-        self.message.setStyleSheet("color: #e3b341")
+        self.message.setStyleSheet(f"color: {NOTICE_COLOUR}")
 
 
 class JobDock(QDockWidget):

@@ -3,19 +3,23 @@
 Label overlays use their colour table and opacity (label 0 and hidden labels are
 transparent); scalar overlays go through a colour map between ``vmin`` and ``vmax``
 with NaN transparent.  Overlays are composited in the order given ("over" operator).
+:data:`RASTER` maps each raster overlay type to its renderer (another kind is added
+with :func:`workstation.ui.overlay_layers.register_raster`); overlays of other types
+(vector overlays) are left to the vector painters.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.core.overlays import ContourOverlay, IsolineOverlay, LabelOverlay, Overlay, ScalarOverlay
+from workstation.core.overlays import LabelOverlay, Overlay, ScalarOverlay
 from workstation.ui.colormaps import colormap_lut
 
 SliceFn = Callable[[NDArray[np.generic]], NDArray[np.generic]]
+RasterFn = Callable[[Any, SliceFn], NDArray[np.float32]]
 
 
 def label_rgba(labels: NDArray[np.integer], overlay: LabelOverlay) -> NDArray[np.float32]:
@@ -64,23 +68,21 @@ def composite(layers: Iterable[NDArray[np.float32]], shape: tuple[int, int]) -> 
     return out
 
 
+RASTER: dict[type, RasterFn] = {
+    LabelOverlay: lambda o, cut: label_rgba(np.asarray(cut(o.labels)), o),
+    ScalarOverlay: lambda o, cut: scalar_rgba(np.asarray(cut(o.values)), o),
+}
+
+
 def render_overlays(
     overlays: Iterable[Overlay], take_slice: SliceFn, shape: tuple[int, int]
 ) -> NDArray[np.uint8] | None:
-    """RGBA uint8 image of all ``overlays`` on one slice, or ``None`` when there are none.
+    """RGBA uint8 image of the raster ``overlays`` on one slice, or ``None`` when there are none.
 
-    ``take_slice`` cuts the displayed 2D plane out of a 3D overlay array.
+    ``take_slice`` cuts the displayed 2D plane out of a 3D overlay array.  Overlays with
+    no raster renderer (vector overlays) are skipped.
     """
-    layers = []
-    for overlay in overlays:
-        if isinstance(overlay, LabelOverlay):
-            layers.append(label_rgba(np.asarray(take_slice(overlay.labels)), overlay))
-        elif isinstance(overlay, ScalarOverlay):
-            layers.append(scalar_rgba(np.asarray(take_slice(overlay.values)), overlay))
-        elif isinstance(overlay, (IsolineOverlay, ContourOverlay)):
-            continue  # drawn as lines (workstation.ui.overlay_lines)
-        else:
-            raise TypeError(f"no 2D renderer for overlay type {type(overlay).__name__}")
+    layers = [RASTER[type(o)](o, take_slice) for o in overlays if type(o) in RASTER]
     if not layers:
         return None
     return composite(layers, shape)

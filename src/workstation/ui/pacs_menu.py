@@ -66,7 +66,7 @@ class PacsIntegration(QObject):
         self.menu.addSeparator()
         toggle = self.dock.toggleViewAction()
         toggle.setText("Local &database")
-        toggle.setShortcut(QKeySequence("Alt+5"))
+        toggle.setShortcut(QKeySequence("Alt+8"))
         self.menu.addAction(toggle)
 
     def show_dialog(self) -> PacsDialog:

@@ -23,7 +23,7 @@ from workstation.analyses.calcium.mesa import normalise_sex
 from workstation.analyses.calcium.panel_tables import ARTERY_CHOICES, ArteryTable, LesionTable
 from workstation.analyses.calcium.params import CalciumParams
 from workstation.analyses.calcium.prepare import with_study_facts
-from workstation.analyses.calcium.report import WEIGHT_COLORS, chd_risk_text, percentile_text
+from workstation.analyses.calcium.report import WEIGHT_COLORS, chd_risk_text, key_slice, percentile_text
 from workstation.analyses.calcium.result import DECISION_SUPPORT, RISK_FACTOR_PARAMS, CalciumResult
 from workstation.analyses.panel_api import PanelExport, ViewerContext
 from workstation.analyses.panel_controls import ParamControls
@@ -33,6 +33,8 @@ from workstation.core.volume import Volume
 OVERLAY_KEY = "calcium"
 WEIGHT_NAMES = {1: "130-199 HU", 2: "200-299 HU", 3: "300-399 HU", 4: ">= 400 HU"}
 RISK_COLORS = {"0": "#2e7d32", "1-10": "#689f38", "11-100": "#f9a825", "101-400": "#ef6c00", ">400": "#c62828"}
+#: The badge text of each risk colour: whichever of black and white reads at 4.5:1 or more on it.
+RISK_TEXT = {"0": "#ffffff", "1-10": "#000000", "11-100": "#000000", "101-400": "#000000", ">400": "#ffffff"}
 CONTROLS = ("threshold_hu", "min_area_mm2", "mass_calibration", "volume_method", "auto_exclude", "age", "sex", "race")
 EXPORT = ("report", "json")
 
@@ -152,7 +154,8 @@ class CalciumPanel(QWidget, PanelExport):
             return
         self.risk_badge.setText(f" {r.risk_category}  {r.cac_drs} ")
         self.risk_badge.setStyleSheet(
-            f"background:{RISK_COLORS[r.risk_category]}; color:white; font-weight:bold; border-radius:4px")
+            f"background:{RISK_COLORS[r.risk_category]}; color:{RISK_TEXT[r.risk_category]}; font-weight:bold; "
+            "border-radius:4px")
         self.percentile_label.setText(f"MESA percentile: {percentile_text(r)}")
         with_cac, without_cac = chd_risk_text(r)
         self.chd_label.setText(f"10-year CHD risk (MESA): with CAC {with_cac}   without CAC {without_cac}"
@@ -235,7 +238,7 @@ class CalciumPanel(QWidget, PanelExport):
         if self.result is None or not 0 <= row < len(self.result.lesions):
             return
         les = self.result.lesions[row]
-        z = min(les.slice_indices, key=lambda s: abs(s - les.centroid_index[0]))
+        z = key_slice(les)  # the slice of its key image: the table's numbers are 1-based, as the viewer's
         self.context.focus((z, int(round(les.centroid_index[1])), int(round(les.centroid_index[2]))))
 
     # -- export ---------------------------------------------------------------------

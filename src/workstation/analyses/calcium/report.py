@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from workstation.analyses.calcium import chd_risk, mesa, risk
 from workstation.analyses.calcium.result import DECISION_SUPPORT, CalciumResult
+from workstation.analyses.calcium.scoring import Lesion
 from workstation.core.volume import Volume
 from workstation.report.findings import Code, Findings, KeySuggestion, item, number, ordinal, text_item
 from workstation.report.images import enlarge, grey, paint
@@ -21,12 +22,16 @@ KEY_WINDOW = (400.0, 40.0)
 MAX_KEY_IMAGES = 12
 
 
+def key_slice(les: Lesion) -> int:
+    """The 0-based index of the slice a lesion's key image shows: its centroid's, else its middle one."""
+    z = int(round(les.centroid_index[0]))
+    return z if z in les.slice_indices else les.slice_indices[len(les.slice_indices) // 2]
+
+
 def key_image(volume: Volume, result: CalciumResult, lesion_id: int, half_width_mm: float = 40.0) -> NDArray[np.uint8]:
     """RGB crop (mediastinal window 40/400 HU) around a lesion with its voxels coloured by weight."""
     les = result.lesion(lesion_id)
-    z = int(round(les.centroid_index[0]))
-    if z not in les.slice_indices:
-        z = les.slice_indices[len(les.slice_indices) // 2]
+    z = key_slice(les)
     _, dy, dx = volume.spacing
     cy, cx = les.centroid_index[1], les.centroid_index[2]
     hy, hx = int(half_width_mm / dy), int(half_width_mm / dx)
@@ -94,16 +99,17 @@ def section(result: CalciumResult, volume: Optional[Volume]) -> ReportSection:
                            str(v["lesions"])))
     lesions = [("#", "Slices", "Area mm2", "Peak HU", "W", "Agatston", "Vol mm3", "Mass mg", "Artery")]
     for les in result.lesions:
-        lesions.append((str(les.id), f"{min(les.slice_indices)}-{max(les.slice_indices)}", f"{les.area_mm2:.1f}",
+        lesions.append((str(les.id), les.slices_text(), f"{les.area_mm2:.1f}",
                         f"{les.peak_hu:.0f}", str(les.weight), f"{les.agatston:.1f}", f"{les.volume_mm3:.1f}",
                         f"{les.mass_mg:.2f}", les.artery))
     blocks: list[Block] = [totals, risk_table, Paragraph(DECISION_SUPPORT),
-                           Table(tuple(per_artery), "Per artery"), Table(tuple(lesions), "Lesions")]
+                           Table(tuple(per_artery), "Per artery"), Table(tuple(lesions), "Lesions"),
+                           Paragraph("Slices are numbered from 1 along the slice normal, as the viewer shows them.")]
     if result.warnings:
         blocks.append(Notes(tuple(result.warnings)))
     if volume is not None and result.lesions:
         images = tuple(KeyImage(enlarge(key_image(volume, result, les.id), 220),
-                                f"#{les.id} {les.artery}, slice {les.slice_indices[0]}")
+                                f"#{les.id} {les.artery}, slice {key_slice(les) + 1}")
                        for les in result.lesions[:MAX_KEY_IMAGES])
         blocks.append(Images(images, "Key images (window 400/40 HU, calcium coloured by density weight)"))
     blocks.append(Paragraph(f"Percentile reference: {mesa.citation()}"))

@@ -20,6 +20,11 @@ DECISION_SUPPORT = ("Decision support: a population estimate of 10-year CHD risk
                     "known CHD), not a diagnosis.")
 
 
+#: How the JSON, the table and the report number slices (the viewer's convention).
+SLICE_NUMBERING = ("slice_numbers count from 1 along the slice normal, as the viewer shows them "
+                   "(slice 1 is the first plane of the series); centroid_index_zyx is a 0-based array index")
+
+
 @dataclass(frozen=True, eq=False)
 class CalciumResult:
     """Scores of one CT.  Lesions assigned to ``"none"`` count in no total.
@@ -164,6 +169,7 @@ class CalciumResult:
             "volume_mm3_total": self.volume_mm3_total,
             "mass_mg_total": self.mass_mg_total,
             "per_artery": self.per_artery(),
+            "slice_numbering": SLICE_NUMBERING,
             "lesions": [les.to_json() for les in self.lesions],
             "risk_category": self.risk_category,
             "risk_label": risk.RISK_LABELS[self.risk_category],

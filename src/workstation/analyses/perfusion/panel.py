@@ -24,6 +24,7 @@ from workstation.core.progress import Partial
 from workstation.core.volume import VolumeSeries
 
 OVERLAY_KEY = "perfusion"
+IDLE_TEXT = "Load a dynamic series."
 EXPORT = ("maps", "report", "dicom")
 
 
@@ -57,7 +58,11 @@ class PerfusionPanel(QWidget, PanelExport):
         self.map_choice.addItems(list(MAP_NAMES))
         self.vmin = _spin(-1000.0, 1000.0, 0.0, 2)
         self.vmax = _spin(-1000.0, 1000.0, 1.0, 2)
-        self.summary = QLabel("Load a dynamic series.")
+        self.curve_plot.setAccessibleName("ROI time-intensity curve")
+        self.input_plot.setAccessibleName("Arterial input and venous output curves")
+        self.vmin.setAccessibleName("Map colour scale minimum")
+        self.vmax.setAccessibleName("Map colour scale maximum")
+        self.summary = QLabel(IDLE_TEXT)
         self.summary.setWordWrap(True)
         self.export_button = QPushButton("Export maps and PDF...")
         self._layout()
@@ -100,9 +105,12 @@ class PerfusionPanel(QWidget, PanelExport):
         self.export_button.setEnabled(self.result is not None)
 
     def _study_changed(self, study: Any) -> None:
-        if study is not self._study:  # a new study: what was loaded belongs to the old one
+        if study is not self._study:  # a new study: what was loaded and shown belongs to the old one
             self._study = study
             self.series, self.result, self.aif_voxels, self.vof_voxels = None, None, (), ()
+            for curve in (self.roi_curve, self.aif_curve, self.vof_curve):
+                curve.setData([], [])
+            self.summary.setText(IDLE_TEXT)
             self._update_enabled()
 
     # -- loading ------------------------------------------------------------------

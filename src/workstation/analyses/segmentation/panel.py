@@ -63,6 +63,9 @@ def describe_problems(listing: ModelListing) -> str:
     lines.append("The other models are available.")
     return "\n".join(lines)
 
+#: Warnings on the dark panel: 4.5:1 or more against the themes' backgrounds.
+WARNING_COLOUR = "#ff6b6b"
+
 
 class SegmentationPanel(QWidget, PanelExport):
     """Runs a segmentation model on the loaded CT and shows the labels in the viewers."""
@@ -103,7 +106,7 @@ class SegmentationPanel(QWidget, PanelExport):
         model_row.addWidget(self.folder_button)
         self.models_note = QLabel("")
         self.models_note.setWordWrap(True)
-        self.models_note.setStyleSheet("color: #c0392b")
+        self.models_note.setStyleSheet(f"color: {WARNING_COLOUR}")
         self.models_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = self.controls.form
         form.insertRow(0, "Model", model_row)
@@ -119,14 +122,16 @@ class SegmentationPanel(QWidget, PanelExport):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.intended_use = QLabel("")
-        self.intended_use.setStyleSheet("color: #c0392b; font-weight: bold")
+        self.intended_use.setStyleSheet(f"color: {WARNING_COLOUR}; font-weight: bold")
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Segmented structures")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.cellDoubleClicked.connect(self._focus_row)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setAccessibleName("Overlay opacity")
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
         self.opacity.valueChanged.connect(lambda _v: self.publish_overlay())
