@@ -296,3 +296,27 @@ def test_text_size_follows_the_system_font(qtbot: QtBot, window: MainWindow, ct)
         assert heights[1] > 1.5 * heights[0] > 0
     finally:
         app.setFont(original)
+
+
+def test_f6_visits_every_visible_pane_once_a_round(qtbot: QtBot, window: MainWindow) -> None:
+    """Raising a dock reorders the window's children; the F6 round must not depend on that,
+    and a tab behind another (which Qt keeps "visible", out of the window) is not a pane."""
+    window.analysis_docks.show("calcium")
+    window.measurements.show()
+    qtbot.wait(50)
+    activate(qtbot, window)
+    canvas = window.area.active_canvas()
+    canvas.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is canvas, timeout=3000)
+    round_ = [target for _, target in window.docks._panes()]
+    assert len(round_) >= 5  # the view, the browser, the report, calcium, the measurements at least
+    tabbed = (window.browser, window.pacs.dock)  # one tab group: only the front one is a pane
+    assert sum(any(dock.isAncestorOf(t) for t in round_) for dock in tabbed) == 1
+    visited = []
+    for _ in range(len(round_)):
+        _key(qtbot, Qt.Key.Key_F6)
+        visited.append(QApplication.focusWidget())
+    assert visited[-1] is canvas  # back at the image after one round
+    assert len(set(map(id, visited))) == len(round_)  # each pane once
+    _key(qtbot, Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is visited[-2]  # Shift+F6 goes back

@@ -1,4 +1,4 @@
-"""File > Open demo coronary CTA writes the demo through a job and loads it (a small grid here)."""
+"""File > Open demo > Coronary CT angiogram writes the demo through a job and loads it (a small grid here)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ def test_the_coronary_demo_opens_from_the_file_menu(qtbot: QtBot, tmp_path: Path
     monkeypatch.setattr(demo, "write_coronary_cta", lambda folder, seed=0, progress=None: small(folder, seed))
     win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), None)
     qtbot.addWidget(win)
-    actions = {a.text().replace("&", ""): a for a in win.menuBar().actions()[0].menu().actions()}
+    demos = next(a.menu() for a in win.menus.menus["File"].actions() if a.text() == "Open &demo")
+    actions = {a.text().replace("&", ""): a for a in demos.actions()}
+    assert actions["Coronary CT angiogram"].shortcut().toString() == "Ctrl+Alt+D"
     with qtbot.waitSignal(win.loader.series_loaded, timeout=60000):
-        actions["Open demo coronary CTA"].trigger()
+        actions["Coronary CT angiogram"].trigger()
     volume = win.context.volume
     assert volume is not None and volume.modality == "CT" and volume.shape == (20, 64, 64)
     assert (tmp_path / "demo" / "coronary_cta" / ".complete").is_file()

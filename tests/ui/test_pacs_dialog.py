@@ -192,3 +192,34 @@ def test_pushed_studies_are_received_and_listed(qtbot: QtBot, window: MainWindow
     assert window.pacs.dock.table.rowCount() == 1
     service.save(replace(service.config, listen=False))
     assert not service.listening
+
+
+def test_settings_dialog_pacs_page_stores_nodes_and_our_ae(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from workstation.ui.pacs_page import PacsPage
+    from workstation.ui.settings_dialog import PAGES, PacsPlaceholderPage
+
+    dialog = window.menus.open_settings()
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    page = dialog.pages["pacs"]
+    assert isinstance(page, PacsPage)
+    editor = page.nodes.add()
+    editor.name.setText("Main PACS")
+    editor.ae_title.setText("MAINPACS")
+    editor.host.setText("pacs.example.org")
+    editor.port.setValue(11112)
+    editor.accept()
+    assert page.nodes.list.count() == 1 and editor.error.text() == ""
+    page.local.ae_title.setText("READING1")
+    page.local.port.setValue(11200)
+    assert dialog.apply()
+    saved = read_settings_file(tmp_path / "Workstation.conf")
+    assert saved.by_name["Main PACS"] == DimseNode("Main PACS", "MAINPACS", "pacs.example.org", 11112)
+    assert (saved.local.ae_title, saved.local.store_port) == ("READING1", 11200)
+    page.local.ae_title.setText("A TITLE FAR TOO LONG FOR DICOM")
+    assert not dialog.apply()
+    assert dialog.problem.text().startswith("PACS nodes:") and "not a valid AE title" in dialog.problem.text()
+    assert read_settings_file(tmp_path / "Workstation.conf").local.ae_title == "READING1"
+    dialog.close()
+    window.close()
+    assert PAGES["pacs"][1] is PacsPlaceholderPage  # no page left bound to the closed window

@@ -40,7 +40,8 @@ def window(qtbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 def test_mark_insert_sign_export(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     dock, context = window.report_dock, window.context
     assert dock.report is not None and dock.report.template == "ct-calcium-score"
-    panel = window.analysis_docks.show("calcium").widget()
+    window.analysis_docks.show("calcium")
+    panel = window.analysis_docks.panel("calcium")
     panel.start()
     qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
     dock.watcher.poll()

@@ -17,7 +17,7 @@ from workstation.compute.backend import cpu_backend
 from workstation.core.overlays import ContourOverlay, IsolineOverlay, ScalarOverlay
 from workstation.io.dicom import load_series, scan
 from workstation.jobs.runner import JobRunner
-from workstation.ui.overlay_lines import describe_at
+from workstation.ui.overlay_lines import describe_at, slice_polylines
 from workstation.ui.viewer2d import SliceViewer
 
 pytestmark = pytest.mark.ui
@@ -72,10 +72,16 @@ def test_dvhs_metrics_and_overlays(qtbot, context: ViewerContext, tmp_path: Path
     viewer = SliceViewer(context)
     qtbot.addWidget(viewer)
     viewer.set_index(voxel[0])
-    drawn = len(viewer.lines.items)
+
+    def lines() -> int:  # what the view's vector painters draw on the shown slice
+        shown = viewer.vector_overlays()
+        assert KEYS["structures"] in shown and KEYS["isodose"] in shown
+        return len(slice_polylines(shown.values(), viewer.plane, viewer.index, context.volume))
+
+    drawn = lines()
     assert drawn >= len(names) + 2  # every structure's outline and isodose lines on the tumour's slice
     panel.table.item(names.index("BODY"), 0).setCheckState(Qt.CheckState.Unchecked)
-    assert len(viewer.lines.items) < drawn and "BODY" not in describe_at(context.overlays, voxel)
+    assert lines() < drawn and "BODY" not in describe_at(context.overlays, voxel)
     panel.isodose_checks[20.0].setChecked(False)
     assert len(context.overlays[KEYS["isodose"]].levels) == 3
     panel.vmin.setValue(30.0)

@@ -161,3 +161,21 @@ def test_stale_staging_of_dead_writers_is_removed(tmp_path: Path) -> None:
     assert sorted(p.name for p in study.iterdir()) == sorted(
         [f"{staging_prefix('calcium')}x2", ".staging-calcium@otherhost@1@x3", "calcium.json", ".notes.tmp"])
     assert (not_a_study / f"{dead_prefix}x5").is_dir()  # only study folders are looked into
+
+
+def test_a_new_write_removes_what_a_killed_writer_left_in_its_study(tmp_path: Path) -> None:
+    """A queue worker killed while writing leaves its staging folder; the retry's write
+    (not only a batch run's start) removes it, and only it."""
+    dead = _dead_pid()
+    study = tmp_path / "1.2.3"
+    dead_staging = study / (staging_prefix("calcium").replace(f"@{os.getpid()}@", f"@{dead}@") + "k1")
+    dead_staging.mkdir(parents=True)
+    (dead_staging / "calcium.json").write_text("{partial")
+    alive = study / ".staging-perfusion@otherhost@1@k2"  # another machine's writer: not ours to judge
+    alive.mkdir()
+    with StudyWrite(study, "calcium") as write:
+        assert write.staging is not None
+        (write.staging / "calcium.json").write_text("{}")
+        write.commit([write.staging / "calcium.json"])
+    assert sorted(p.name for p in study.iterdir()) == sorted([alive.name, "calcium.json"])
+    assert (study / "calcium.json").read_text() == "{}"

@@ -81,18 +81,26 @@ def clean_stale(out_dir: Path) -> list[Path]:
     if not out_dir.is_dir():
         return removed
     for study in sorted(p for p in out_dir.iterdir() if p.is_dir() and _STUDY.match(p.name)):
-        try:
-            entries = [e for e in study.iterdir() if e.name.startswith(".") and _stale(e)]
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir() and (entry / JOURNAL).is_file():
-                _roll_forward(entry, study)
-            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-            removed.append(entry)
-        if entries and not any(study.iterdir()):
-            study.rmdir()
-            removed.append(study)
+        removed += clean_stale_study(study)
+    return removed
+
+
+def clean_stale_study(study: Path) -> list[Path]:
+    """:func:`clean_stale` for one study folder (a writer killed while writing it, as a
+    queue worker can be, leaves its staging folder for the next writer to remove)."""
+    removed: list[Path] = []
+    try:
+        entries = [e for e in study.iterdir() if e.name.startswith(".") and _stale(e)]
+    except OSError:
+        return removed
+    for entry in entries:
+        if entry.is_dir() and (entry / JOURNAL).is_file():
+            _roll_forward(entry, study)
+        shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        removed.append(entry)
+    if entries and not any(study.iterdir()):
+        study.rmdir()
+        removed.append(study)
     return removed
 
 
@@ -154,6 +162,9 @@ class StudyWrite:
         self._committed = False
 
     def __enter__(self) -> "StudyWrite":
+        if self.target.is_dir():
+            for leftover in clean_stale_study(self.target):
+                log.info("removed %s, left by an interrupted writer", leftover.name)
         self.created = not self.target.exists()
         self.target.mkdir(parents=True, exist_ok=True)
         try:

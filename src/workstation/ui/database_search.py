@@ -51,6 +51,9 @@ class DatabaseDock(QDockWidget):
         self.dates.setPlaceholderText("YYYYMMDD-YYYYMMDD")
         self.modality = QComboBox()
         self.modality.setEditable(True)
+        line = self.modality.lineEdit()
+        if line is not None:  # the typing field is announced too
+            line.setAccessibleName("Modality")
         self.modality.addItems(list(MODALITIES))
         self.accession = QLineEdit()
         self.accession.setPlaceholderText("accession")

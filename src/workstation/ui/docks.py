@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
 from workstation.ui.gpu_monitor import GpuMonitorDock
@@ -61,14 +61,31 @@ class Docks:
                 (self.measurements, "Alt+5"), (self.gpu, "Alt+7")]
 
     def panes(self) -> list[QWidget]:
-        """Where F6 moves the focus: the active image view, then every visible dock."""
-        out: list[QWidget] = [self.window.area.active_canvas()]
-        for dock in self.window.findChildren(QDockWidget):
-            if dock.isVisible():
+        """Where F6 moves the focus: the active image view, then every visible dock's first control."""
+        return [target for _, target in self._panes()]
+
+    def _panes(self) -> list[tuple[QWidget, QWidget]]:
+        """(container, focus target) of each pane: the image view itself, then the docks on screen."""
+        canvas = self.window.area.active_canvas()
+        out: list[tuple[QWidget, QWidget]] = [(canvas, canvas)]
+        for dock in sorted(self.window.findChildren(QDockWidget), key=self._place):
+            if self._on_screen(dock):
                 target = self._focus_target(dock)
                 if target is not None:
-                    out.append(target)
+                    out.append((dock, target))
         return out
+
+    def _on_screen(self, dock: QDockWidget) -> bool:
+        """Shown and not a tab behind another (Qt keeps those "visible", moved out of the window)."""
+        if not dock.isVisible():
+            return False
+        return dock.isFloating() or self.window.rect().intersects(dock.geometry())
+
+    def _place(self, dock: QDockWidget) -> tuple[int, int, str]:
+        """Reading order of a dock on screen (left to right, top to bottom, tabs by name):
+        stable while docks are raised, which reorders the window's children."""
+        corner = dock.mapTo(self.window, QPoint(0, 0))
+        return corner.x(), corner.y(), dock.objectName()
 
     @staticmethod
     def _focus_target(dock: QDockWidget) -> Optional[QWidget]:
@@ -84,14 +101,18 @@ class Docks:
         return None
 
     def cycle_focus(self, step: int = 1) -> Optional[QWidget]:
-        """Move the keyboard focus to the next (``step=1``) or previous pane; returns it."""
-        panes = self.panes()
+        """Move the keyboard focus to the next (``step=1``) or previous pane; returns it.
+
+        The pane holding the focus is found by container (a dock holds many controls, not
+        only the first), so F6 from anywhere inside a dock goes on to the next one.
+        """
+        panes = self._panes()
         if not panes:
             return None
         focused = self.window.focusWidget()
-        current = next((i for i, p in enumerate(panes) if focused is not None and
-                        (p is focused or p.isAncestorOf(focused))), -1)
-        target = panes[(current + step) % len(panes)]
+        current = next((i for i, (box, _) in enumerate(panes) if focused is not None and
+                        (box is focused or box.isAncestorOf(focused))), -1)
+        target = panes[(current + step) % len(panes)][1]
         dock = target.parentWidget()
         while dock is not None and not isinstance(dock, QDockWidget):
             dock = dock.parentWidget()

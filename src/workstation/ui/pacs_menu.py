@@ -4,7 +4,8 @@
 without the window knowing their insides: the PACS menu (query/retrieve dialog, local
 database, send to PACS, receive pushed studies), the local database dock under the
 study browser, indexing of every folder the user opens, and opening of studies from
-the PACS dialog or the database in the browser and the viewer.
+the PACS dialog or the database in the browser and the viewer, and the PACS page of the
+settings dialog.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from workstation.io.dicom_scan import ScanResult
 from workstation.ui.database_search import DatabaseDock
 from workstation.ui.loading import pick_default_series
 from workstation.ui.pacs_dialog import PacsDialog
+from workstation.ui.pacs_page import TITLE, PacsPage
 from workstation.ui.pacs_send import SendToPacs
 from workstation.ui.pacs_service import PacsService
+from workstation.ui.settings_dialog import PacsPlaceholderPage, register_page
 
 
 class PacsIntegration(QObject):
@@ -38,6 +41,7 @@ class PacsIntegration(QObject):
         self.send_to_pacs = SendToPacs(self.service, window)
         self.dialog: PacsDialog | None = None
         self._build_menu(window)
+        register_page("pacs", TITLE, lambda: PacsPage(self.service))
         window.loader.scanned.connect(self.dock.index_scan)
         self.dock.study_opened.connect(self.show_study)
         window.installEventFilter(self)
@@ -103,6 +107,7 @@ class PacsIntegration(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.service.shutdown()
+            register_page("pacs", PacsPlaceholderPage.title, PacsPlaceholderPage)  # no page bound to a closed window
         return False
 
 

@@ -70,6 +70,9 @@ class QueryForm(QWidget):
         self.date_preset.currentTextChanged.connect(self._preset)
         self.modality = QComboBox()
         self.modality.setEditable(True)
+        line = self.modality.lineEdit()
+        if line is not None:  # the typing field is announced too
+            line.setAccessibleName("Modality")
         self.modality.addItems(list(MODALITIES))
         self.accession = QLineEdit()
         self.search = QPushButton("Search")

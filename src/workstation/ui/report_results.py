@@ -44,8 +44,8 @@ class ResultWatcher(QObject):
         if self.docks is None:
             return {}
         out = {}
-        for name, dock in self.docks.docks.items():
-            result = getattr(dock.widget() or dock, "result", None)
+        for name in self.docks.docks:
+            result = getattr(self.docks.panel(name), "result", None)
             if result is not None and hasattr(result, "to_json"):
                 out[name] = result
         return out

@@ -51,11 +51,6 @@ class SliceViewer(ImageCanvas):
         if state is None:  # a stand-alone view keeps its own state and resets it per volume
             state = ViewState()
         super().__init__(state, annotations if annotations is not None else AnnotationModel(), parent)
-        if own_state:
-            state.setParent(self)
-            context.volume_changed.connect(state.reset_for)
-            if context.volume is not None:
-                state.reset_for(context.volume)
         self.context = context
         self.axis = axis
         self.plane: Optional[SlicePlane] = None
@@ -70,6 +65,11 @@ class SliceViewer(ImageCanvas):
             line.setPen(pen)
             line.setZValue(10)
             self._scene.addItem(line)
+        if own_state:  # after the attributes: resetting the state repaints the view
+            state.setParent(self)
+            context.volume_changed.connect(state.reset_for)
+            if context.volume is not None:
+                state.reset_for(context.volume)
         self.annotation_finished.connect(self.measurement_finished)
         context.volume_changed.connect(self._on_volume)
         context.overlays_changed.connect(self.refresh_overlay)

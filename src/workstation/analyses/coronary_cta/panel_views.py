@@ -129,6 +129,9 @@ class VesselViews(QWidget):
         self.vessel_combo.currentIndexChanged.connect(self._on_vessel)
         self.name_combo = QComboBox()
         self.name_combo.setEditable(True)
+        line = self.name_combo.lineEdit()
+        if line is not None:  # the typing field is announced too
+            line.setAccessibleName("Vessel name")
         self.name_combo.addItems(list(NAMES))
         self.name_combo.setAccessibleName("Vessel name")
         self.name_combo.setToolTip("Name of the vessel (type or choose; the suggestion is preselected)")
