@@ -18,6 +18,7 @@ ANALYSES: dict[str, str] = {
     "perfusion": "workstation.analyses.perfusion",
     "mammo-cad": "workstation.analyses.mammo_cad",
     "segmentation": "workstation.analyses.segmentation",
+    "cardiac-function": "workstation.analyses.cardiac_function",
 }
 
 

@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open fi&le…", self.choose_files, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo chest CT", self.open_demo, "Ctrl+D")
+        self._action(file_menu, "Open demo cardiac &cine MR", self.open_demo_cine)
         file_menu.addSeparator()
         self._action(file_menu, "&Models folder…", self.choose_models_folder, "Ctrl+Shift+M")
         file_menu.addSeparator()
@@ -234,6 +235,20 @@ class MainWindow(QMainWindow):
 
         self.context.run_job("Prepare demo", work, lambda folder: self.loader.open_paths([folder]),
                              lambda error: self._load_failed("Prepare demo", error))
+
+    def open_demo_cine(self) -> None:
+        """Write the demo short-axis cine MR once (in a job) and open it."""
+
+        def work(backend: Any, progress: Any) -> Path:
+            from workstation.core.paths import explain_unwritable
+            from workstation.demo.cardiac_dicom import ensure_demo_cine
+
+            progress(0.0, "writing the demo cardiac cine (first time only)")
+            with explain_unwritable("demo"):
+                return ensure_demo_cine(None)
+
+        self.context.run_job("Prepare demo cine", work, lambda folder: self.loader.open_paths([folder]),
+                             lambda error: self._load_failed("Prepare demo cine", error))
 
     def set_layout(self, name: str) -> None:
         self.area.set_layout(name)
