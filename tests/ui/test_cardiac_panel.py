@@ -107,7 +107,7 @@ def test_dragging_the_endocardium_out_measures_a_larger_volume(qtbot: QtBot, tmp
     for i, p in enumerate(points):  # drag every handle 3 pixels outward
         out = centre + (p - centre) * (1.0 + 3.0 / max(float(np.hypot(*(p - centre))), 1.0))
         panel.cine_view.move_handle(i, float(out[0]), float(out[1]))
-    qtbot.waitUntil(lambda: panel.result is not first and panel.result.edited_planes, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.result is not first and bool(panel.result.edited_planes), timeout=60_000)
     assert panel.result.lv.edv_ml > first.lv.edv_ml
     assert (phase, k) in panel.result.edited_planes
     assert panel.export_to(tmp_path / "out")

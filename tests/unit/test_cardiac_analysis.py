@@ -199,3 +199,18 @@ def test_few_phases_and_a_missing_slice_are_warned(small, tmp_path: Path) -> Non
     assert any(w.startswith("gap in the stack: 22.0 mm between slices") for w in result.warnings), result.warnings
     assert any(w.startswith("few phases: 12") for w in result.warnings)
     assert result.lv.edv_ml == pytest.approx(case.truth["lv_edv_ml"], rel=0.12)  # interpolated over the gap
+
+
+def test_batch_writes_the_json_and_artifacts(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from workstation.jobs import batch
+
+    case, folder = small
+    assert batch.main(["run", "cardiac-function", str(folder), "--out", str(tmp_path / "out"), "--device", "cpu",
+                       "--param", "basal_coverage=0.5"]) == 0
+    (study_dir,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    record = json.loads((study_dir / "cardiac-function.json").read_text())
+    assert record["lv"]["edv_ml"] == pytest.approx(case.truth["lv_edv_ml"], rel=0.08)
+    assert record["provenance"]["params"]["basal_coverage"] == 0.5 and record["device"] == "cpu"
+    files = {p.name for p in study_dir.iterdir()}
+    assert {"cardiac_function_report.pdf", "cardiac_function_sr.dcm", "cardiac_volume_curve.csv",
+            "cardiac_labels_ed.nii.gz"} <= files

@@ -150,3 +150,18 @@ def test_dragging_the_endocardium_inward_thickens_the_wall() -> None:
 def test_body_surface_area_is_mosteller() -> None:
     assert bsa_m2(1.78, 80.0) == pytest.approx(np.sqrt(178 * 80 / 3600.0))
     assert bsa_m2(None, 80.0) is None and bsa_m2(17.8, 80.0) is None  # height in cm by mistake
+
+
+def test_elongated_sections_and_a_wrong_phase_count_are_warned(case) -> None:  # type: ignore[no-untyped-def]
+    series = case.series()
+    series.meta["cardiac_number_of_images"] = 20
+    cine = cine_input(series)
+    assert any("the header says 20 phases per slice; 14 were found" in n for n in cine.notes)
+    yy, xx = np.mgrid[0:176, 0:176]
+    ellipse = ((yy - 88) / 12.0) ** 2 + ((xx - 88) / 40.0) ** 2  # a long-axis-like LV section
+    plane = np.where(ellipse < 1.0, 1, np.where(ellipse < 1.6, 2, 0)).astype(np.uint8)
+    labels = np.zeros_like(case.labels)
+    labels[:, 2:11] = plane
+    m = measure(labels, cine, CardiacParams(), cpu_backend())
+    assert any("elongated" in w and "not be short-axis" in w for w in m.warnings)
+    assert any("no RV blood pool found" in w for w in m.warnings)

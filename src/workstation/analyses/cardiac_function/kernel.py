@@ -47,12 +47,21 @@ def largest_per_plane(mask: Any, ndimage: Any) -> Any:
     return xp.asarray(keep)[lab]
 
 
-def clean_labels(labels: Any, ndimage: Any) -> Any:
-    """One LV blood pool (holes filled: papillary muscles count as blood pool), one myocardium, one RV per plane."""
+def clean_labels(labels: Any, ndimage: Any, papillary_px: int = 0) -> Any:
+    """One LV blood pool, one myocardium, one RV per plane; papillary muscles count as blood pool.
+
+    Holes in the blood pool are filled, and myocardium in its concavities up to
+    ``papillary_px`` pixels deep (a closing of the pool, 4-connected steps) becomes blood
+    pool: a papillary muscle touching the wall, which a smooth endocardial contour
+    leaves inside the cavity.
+    """
     xp = array_module(labels)
     structure = _plane_structure(xp)
     lv = largest_per_plane(labels == LV_BLOOD, ndimage)
     lv = ndimage.binary_fill_holes(lv, structure=structure)
+    if papillary_px > 0:
+        closed = ndimage.binary_closing(lv, structure=structure, iterations=papillary_px)
+        lv |= closed & (labels == LV_MYO)
     myo = largest_per_plane((labels == LV_MYO) & ~lv, ndimage)
     rv = largest_per_plane((labels == RV_BLOOD) & ~lv & ~myo, ndimage)
     out = xp.zeros(labels.shape, dtype=xp.uint8)

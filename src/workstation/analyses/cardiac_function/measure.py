@@ -23,6 +23,7 @@ from workstation.compute.arrays import to_host
 from workstation.compute.backend import Backend
 
 COVERAGE_RAYS = 36
+PAPILLARY_MM = 7.0  # concavities of the blood pool this deep are papillary muscles (blood pool)
 MARGIN_PX = 3
 ELONGATED = 2.0  # LV section axis ratio above which the stack is probably not short-axis
 
@@ -71,8 +72,9 @@ def measure(labels: Any, cine: CineInput, params: CardiacParams, backend: Backen
         volumes.check_slice(name.replace("_", " "), getattr(params, name), n_z)
     window, found = _crop(labels)
     cropped = backend.asarray(labels)[:, :, window[0], window[1]]
-    clean = kernel.clean_labels(cropped.reshape(n_t * n_z, *cropped.shape[2:]), backend.ndimage)
     dy, dx = cine.pixel_spacing
+    papillary = int(round(PAPILLARY_MM / min(dy, dx)))
+    clean = kernel.clean_labels(cropped.reshape(n_t * n_z, *cropped.shape[2:]), backend.ndimage, papillary)
     areas = kernel.pixel_counts(clean).reshape(n_t, n_z, 4).astype(np.float64) * dy * dx
     centres = kernel.centroids(clean, kernel.LV_BLOOD)
     coverage = np.zeros(n_t * n_z)
@@ -171,7 +173,8 @@ def _method(cine: CineInput, params: CardiacParams, bsa: Optional[float]) -> dic
     return {
         "volumes": f"summation of discs: area x slice spacing {spacing:.2f} mm (slice thickness "
                    f"{cine.thickness_mm:.2f} mm + gap {gap:.2f} mm)",
-        "papillary_muscles": "included in the blood pool (volume), excluded from the mass",
+        "papillary_muscles": f"included in the blood pool (volume; holes and concavities up to {PAPILLARY_MM:g} mm "
+                             "of the blood pool), excluded from the mass",
         "mass": f"LV myocardial volume at end-diastole x {params.density_g_per_ml:g} g/ml",
         "ed_es": "largest and smallest LV volume" if params.ed_phase is None and params.es_phase is None
                  else "set by the reader",

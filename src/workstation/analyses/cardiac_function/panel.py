@@ -170,8 +170,6 @@ class CardiacPanel(QWidget, PanelExport):
         self.curve.show_result(result)
         self.table.show_result(result, self.cine.sex if self.cine is not None else "")
         self.bullseye.show_result(result)
-        for name in ("ed_phase", "es_phase"):
-            self.limits.set_value(name, getattr(result.lv, name))
         lv, rv = result.lv, result.rv
         lines = [f"LV EF {lv.ef_pct:.0f}% (EDV {lv.edv_ml:.0f} ml, ESV {lv.esv_ml:.0f} ml, mass {lv.mass_g or 0:.0f} g)"
                  f" | RV EF {rv.ef_pct:.0f}% | {result.device} | base at {result.basal_end}"]
