@@ -48,6 +48,9 @@ def test_kernels_match_numpy(xp: ModuleType, case: CineCase) -> None:
     ref = kernel.clean_labels(noisy, _ndimage(np))
     got = kernel.clean_labels(xp.asarray(noisy), _ndimage(xp))
     np.testing.assert_array_equal(to_host(got), ref)
+    closed = kernel.clean_labels(noisy, _ndimage(np), papillary_px=4)  # papillary muscles on the wall
+    np.testing.assert_array_equal(to_host(kernel.clean_labels(xp.asarray(noisy), _ndimage(xp), papillary_px=4)),
+                                  closed)
     np.testing.assert_array_equal(kernel.pixel_counts(got), kernel.pixel_counts(ref))
     centres = kernel.centroids(ref, kernel.LV_BLOOD)
     np.testing.assert_allclose(kernel.centroids(got, kernel.LV_BLOOD), centres, equal_nan=True, atol=1e-9)

@@ -94,6 +94,23 @@ def test_clean_up_keeps_one_of_each_and_fills_papillary_holes() -> None:
     assert counts[0, 1] == (r < 8).sum() and counts[0, 3] == 24 and counts.sum() == 1600
 
 
+def test_a_papillary_muscle_on_the_wall_joins_the_blood_pool_and_a_smooth_wall_stays() -> None:
+    yy, xx = np.mgrid[0:40, 0:40]
+    r = np.hypot(yy - 20, xx - 20)
+    ring = np.zeros((1, 40, 40), np.uint8)
+    ring[0][r < 12] = 2
+    ring[0][r < 8] = 1
+    muscle = (np.abs(yy - 20) <= 1) & (xx >= 23) & (r < 8)  # 3 pixels wide, reaching from the wall into the pool
+    plane = ring.copy()
+    plane[0][muscle] = 2
+    assert (kernel.clean_labels(plane, ndi)[0][muscle] == 2).all()  # no closing: the muscle is myocardium
+    closed = kernel.clean_labels(plane, ndi, papillary_px=3)
+    assert (closed[0][muscle] == 1).sum() >= 0.7 * muscle.sum()
+    assert ((closed == 2) == (ring == 2) | ((closed == 2) & muscle[None])).all()  # the wall itself is untouched
+    smooth = kernel.clean_labels(ring, ndi, papillary_px=3)
+    np.testing.assert_array_equal(smooth, ring)  # a convex pool has no concavity to close
+
+
 def _rings(thickness_of_angle, n_slices: int = 6) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Label planes of an LV ring whose wall thickness (pixels) depends on the angle; RV on the left."""
     yy, xx = np.mgrid[0:100, 0:100]

@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open fi&le…", self.choose_files, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo chest CT", self.open_demo, "Ctrl+D")
-        self._action(file_menu, "Open demo cardiac &cine MR", self.open_demo_cine)
+        self._action(file_menu, "Open demo cardiac &cine MR", self.open_demo_cine, "Ctrl+Alt+Shift+D")
         file_menu.addSeparator()
         self._action(file_menu, "&Models folder…", self.choose_models_folder, "Ctrl+Shift+M")
         file_menu.addSeparator()
