@@ -214,3 +214,102 @@ def test_batch_writes_the_json_and_artifacts(small, tmp_path: Path) -> None:  # 
     files = {p.name for p in study_dir.iterdir()}
     assert {"cardiac_function_report.pdf", "cardiac_function_sr.dcm", "cardiac_volume_curve.csv",
             "cardiac_labels_ed.nii.gz"} <= files
+
+
+def _resave(folder: Path, out: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    """Copy ``folder``'s cine into ``out``, ``edit(ds, slice, phase)`` changing each file's header."""
+    out.mkdir(parents=True)
+    for path in sorted(folder.glob("CINE*.dcm")):
+        k, t = (int(v) - 1 for v in path.stem[4:].split("_"))
+        ds = pydicom.dcmread(path)
+        edit(ds, k, t)
+        ds.save_as(out / path.name, enforce_file_format=True)
+
+
+def _same_volumes(a, b) -> None:  # type: ignore[no-untyped-def]
+    for side in ("lv", "rv"):
+        va, vb = getattr(a, side), getattr(b, side)
+        assert (vb.ed_phase, vb.es_phase) == (va.ed_phase, va.es_phase)
+        assert vb.edv_ml == pytest.approx(va.edv_ml, rel=1e-9) and vb.esv_ml == pytest.approx(va.esv_ml, rel=1e-9)
+
+
+def test_a_cine_stored_one_series_per_slice_is_joined(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    case, folder = small
+    uids = [pydicom.uid.generate_uid() for _ in range(SMALL["n_slices"])]
+
+    def per_slice(ds, k: int, t: int) -> None:  # type: ignore[no-untyped-def]
+        ds.SeriesInstanceUID, ds.SeriesNumber, ds.SeriesDescription = uids[k], 20 + k, f"SA cine slice {k + 1}"
+
+    _resave(folder, tmp_path / "per-slice", per_slice)
+    study = _study(tmp_path / "per-slice")
+    assert len(study.series) == SMALL["n_slices"]
+    cine = prepare(study)
+    assert cine.shape == (SMALL["n_phases"], SMALL["n_slices"], SMALL["rows"], SMALL["cols"]) and cine.timed
+    result = run(cine, CardiacParams(), cpu_backend())
+    _same_volumes(run(prepare(_study(folder)), CardiacParams(), cpu_backend()), result)
+    assert result.lv.edv_ml == pytest.approx(case.truth["lv_edv_ml"], rel=0.08)
+    assert any(w.startswith("cine of 9 series joined, one per slice (series 20-28)") for w in result.warnings)
+
+
+def test_ct_phases_stored_one_series_each_are_ordered_by_their_percentage(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    case, folder = small
+    n = SMALL["n_phases"]
+    uids = [pydicom.uid.generate_uid() for _ in range(n)]
+
+    def per_phase(ds, k: int, t: int) -> None:  # type: ignore[no-untyped-def]
+        # phase reconstructions: no trigger delay per image, series numbered against phase order
+        for keyword in ("TriggerTime", "TemporalPositionIdentifier", "NumberOfTemporalPositions"):
+            delattr(ds, keyword)
+        ds.SeriesInstanceUID, ds.SeriesNumber = uids[t], 100 - t
+        ds.SeriesDescription = f"Cardiac {100 * t / n:.0f}%"
+
+    _resave(folder, tmp_path / "per-phase", per_phase)
+    cine = prepare(_study(tmp_path / "per-phase"))
+    assert cine.shape[:2] == (n, SMALL["n_slices"])
+    result = run(cine, CardiacParams(), cpu_backend())
+    _same_volumes(run(prepare(_study(folder)), CardiacParams(), cpu_backend()), result)
+    assert result.lv.ed_phase == case.ed_phase
+    assert any("one per phase, ordered by phase percentage" in w for w in result.warnings), result.warnings
+    assert any("evenly spaced over the R-R interval" in w for w in result.warnings)
+
+
+def test_series_of_another_frame_of_reference_are_not_joined(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _case, folder = small
+    uids = [pydicom.uid.generate_uid() for _ in range(SMALL["n_slices"])]
+
+    def other_matrix(ds, k: int, t: int) -> None:  # type: ignore[no-untyped-def]
+        ds.SeriesInstanceUID = uids[k]
+        if k % 2:  # every other slice series from another frame of reference: not one stack
+            ds.FrameOfReferenceUID = "1.2.3.4"
+
+    _resave(folder, tmp_path / "mixed", other_matrix)
+    cine = prepare(_study(tmp_path / "mixed"))
+    assert cine.shape[1] == 5  # the five series of the first frame of reference, not all nine
+    assert cine.notes[0].startswith("cine of 5 series joined, one per slice")
+    spacing = cine.positions_mm[1] - cine.positions_mm[0]
+    assert abs(spacing) == pytest.approx(2 * (SMALL["thickness_mm"] + SMALL["gap_mm"]), abs=1e-3)
+
+
+def test_phase_series_order_trigger_delay_then_percentage_then_number() -> None:
+    from workstation.analyses.cardiac_function.stacking import phase_percent, stacked_cines
+    from workstation.core.study import FrameRef, Series, Study
+
+    def phase(number: int, description: str, trigger_s: float | None) -> Series:
+        frames = [FrameRef(Path(f"{number}_{z}.dcm"), f"1.{number}.{z}", position=(0.0, 0.0, 10.0 * z),
+                           orientation=(1.0, 0, 0, 0, 0.8, -0.6), rows=8, columns=8, pixel_spacing=(1.0, 1.0),
+                           trigger_time_s=trigger_s, time_s=3600.0) for z in range(4)]
+        return Series(f"2.{number}", "9", "CT", number, description, frames)
+
+    def order(series: list[Series]) -> tuple[list[int], str]:
+        (joined,) = stacked_cines(Study("9", series=series))
+        first = [f.path.name for f in joined.frames if f.path.name.endswith("_0.dcm")]
+        assert all(f.time_s is None for f in joined.frames)  # one scan's time is no phase's time
+        return [int(name.split("_")[0]) for name in first], joined.description
+
+    by_trigger = [phase(1, "Cardiac 70%", 0.6), phase(2, "Cardiac 10%", 0.1), phase(3, "Cardiac 40%", 0.35)]
+    assert order(by_trigger) == ([2, 3, 1], "3 series joined, one per phase, ordered by trigger delay (series 1-3)")
+    by_percent = [phase(1, "Cardiac 70%", None), phase(2, "Cardiac 10%", None), phase(3, "Cardiac 40 %", None)]
+    assert order(by_percent)[0] == [2, 3, 1] and "phase percentage" in order(by_percent)[1]
+    by_number = [phase(3, "Cardiac", None), phase(1, "Cardiac", None), phase(2, "Cardiac", None)]
+    assert order(by_number)[0] == [1, 2, 3] and "series number" in order(by_number)[1]
+    assert phase_percent(phase(4, "Cardiac 0.6 Bv36 75% ", None)) == 75.0 and phase_percent(phase(5, "120%", None)) is None

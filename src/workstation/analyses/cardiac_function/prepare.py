@@ -1,8 +1,10 @@
 """Pick the short-axis cine of a study, load it phase by phase, and check it can be measured.
 
-A cine is an MR or CT series with several planes at each of several positions.  Phases
-are ordered by trigger delay (TriggerTime, NominalCardiacTriggerDelayTime), else by the
-temporal position or instance number (:func:`workstation.io.dicom.load_time_series`
+A cine is an MR or CT series with several planes at each of several positions, or
+several series that together make one (one series per slice or per phase,
+:mod:`.stacking`; the result says so).  Phases are ordered by trigger delay
+(TriggerTime, NominalCardiacTriggerDelayTime), else by the temporal position or
+instance number (:func:`workstation.io.dicom.load_time_series`
 with ``clock="trigger"``).  Refused with a message (:class:`InputError`): no cine,
 slices that are not short-axis, fewer than :data:`MIN_PHASES` phases or
 :data:`MIN_SLICES` slices.  Warned (the result carries the warning): few phases, no
@@ -11,7 +13,7 @@ trigger times, missing slices in the stack, a header phase count that differs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -92,8 +94,12 @@ def _phases(series: Series) -> int:
 
 
 def cine_series(study: Study) -> Series:
-    """The MR or CT series of ``study`` with the most slices among those with several phases."""
+    """The MR or CT cine of ``study`` with the most slices: a series with several phases per slice, or
+    several series joined (one per slice or one per phase, :mod:`.stacking`)."""
+    from workstation.analyses.cardiac_function.stacking import stacked_cines
+
     candidates = [s for s in study.series if s.modality.upper() in ("MR", "CT") and _phases(s) >= 2]
+    candidates += stacked_cines(study)
     if not candidates:
         raise InputError("cardiac function needs a cine series (several phases at each of several slice "
                          "positions, MR or CT); none found in this study")
@@ -116,9 +122,13 @@ def prepare(study: Study, progress: Optional[ProgressFn] = None) -> CineInput:
     """Load the study's short-axis cine and check it."""
     from workstation.io.dicom import load_time_series
 
+    from workstation.analyses.cardiac_function.stacking import JOINED
+
     series = cine_series(study)
     loaded = load_time_series(series, progress, allocate=get_backend().host_empty, clock="trigger")
-    return cine_input(loaded, sex=study.patient_sex)
+    cine = cine_input(loaded, sex=study.patient_sex)
+    joined = series.meta.get(JOINED)
+    return replace(cine, notes=(f"cine of {joined}", *cine.notes)) if joined else cine
 
 
 def cine_input(loaded: VolumeSeries, *, sex: str = "") -> CineInput:
