@@ -120,9 +120,8 @@ def check_short_axis(direction: Any) -> None:
 
 def prepare(study: Study, progress: Optional[ProgressFn] = None) -> CineInput:
     """Load the study's short-axis cine and check it."""
-    from workstation.io.dicom import load_time_series
-
     from workstation.analyses.cardiac_function.stacking import JOINED
+    from workstation.io.dicom import load_time_series
 
     series = cine_series(study)
     loaded = load_time_series(series, progress, allocate=get_backend().host_empty, clock="trigger")
