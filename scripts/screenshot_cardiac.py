@@ -56,7 +56,7 @@ def _shoot(out: Path, tab: str) -> int:
     window.loader.series_loaded.connect(lambda *_: loop.quit())
     window.loader.failed.connect(lambda what, err: (print(f"{what}: {err}", file=sys.stderr), loop.quit()))
     QTimer.singleShot(300_000, loop.quit)
-    window.open_demo_cine()
+    window.open_demo("cardiac_cine")
     loop.exec()
     if context.volume is None:
         print("the demo cine did not load", file=sys.stderr)

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(
   xvfb xauth poppler-utils dicom3tools patchelf desktop-file-utils shared-mime-info
+  orthanc orthanc-dicomweb dcmtk
+  libportaudio2 espeak-ng sox
   libgl1 libegl1 libglx0 libopengl0 libgl1-mesa-dri libegl-mesa0
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxcb-randr0

@@ -48,7 +48,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("paths", nargs="*", help="DICOM folders or files to open (default: the demo chest CT)")
     parser.add_argument("--device", default=None, help="compute device: auto, cpu, cuda or cuda:N")
     parser.add_argument("--demo", action="store_true", help="open the demo chest CT")
-    parser.add_argument("--layout", default=None, help="2d, mpr-1x3, mpr-2x2 or 3d")
+    parser.add_argument("--layout", default=None,
+                        help="2d, mpr-1x3, mpr-2x2 or 3d: open studies in this layout, not their hanging protocol's")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     parser.add_argument(
         "--quit-after", type=float, default=None, metavar="SECONDS",
@@ -150,20 +151,21 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
     from workstation.analyses.panel_api import ViewerContext
     from workstation.compute.backend import select_backend, set_backend
     from workstation.core import crash
+    from workstation.jobs.queue import open_queue
     from workstation.jobs.runner import JobRunner
     from workstation.ui.errors import ErrorReporter
     from workstation.ui.main_window import MainWindow
     from workstation.ui.settings import Settings
-    from workstation.ui.theme import apply_dark_theme
+    from workstation.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     _set_identity(app)
-    apply_dark_theme(app)  # type: ignore[arg-type]
+    settings = Settings()
+    apply_theme(app, settings.get("view/theme"))  # type: ignore[arg-type]
     reporter = ErrorReporter(show_dialogs=True, crash_reports=True)
     reporter.install()
-    settings = Settings()
     device = args.device or settings.get("compute/device")
     if args.device is not None:
         settings.set("compute/device", args.device)
@@ -171,11 +173,13 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
     set_backend(backend)
     crash.set_context(device=backend.describe())
     log.info("compute backend: %s", backend.describe())
-    context = ViewerContext(JobRunner(backend=backend))
+    context = ViewerContext(JobRunner(backend=backend, queue=open_queue(), work_queue=True))
     context.study_changed.connect(_forget_patient_in_logs)
     window = MainWindow(context, settings)
+    reporter.parent_window = window
     if args.layout:
         window.set_layout(args.layout)
+        window.layout_override = args.layout  # instead of each study's hanging protocol
     window.show()
     quitter = None
     if args.quit_after is not None:
@@ -195,8 +199,7 @@ def _run_window(args: argparse.Namespace, fatal_reports: Sequence[Path] = ()) ->
     try:
         return int(app.exec())
     finally:
-        context.jobs.cancel_all()
-        context.jobs.wait(10000)
+        context.jobs.shutdown(10000)
         reporter.uninstall()
         del quitter
 

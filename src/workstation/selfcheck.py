@@ -141,10 +141,12 @@ def check_cuda_provider() -> str:
 
 
 def check_mesa_reference() -> str:
+    from workstation.analyses.calcium.chd_risk import load_equation
     from workstation.analyses.calcium.mesa import load_reference, reference_path
 
     load_reference()
-    return str(reference_path())
+    load_equation()
+    return f"CAC percentiles and CHD risk equation in {reference_path().parent}"
 
 
 def check_display_files() -> str:

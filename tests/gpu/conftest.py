@@ -35,3 +35,9 @@ def xp(request: Any) -> ModuleType:
         return np
     backend: Backend = request.getfixturevalue("gpu")
     return backend.xp
+
+
+@pytest.fixture(scope="session")
+def cp(gpu: Backend) -> ModuleType:
+    """The ``cupy`` module, on a working CUDA device (skipped elsewhere, as ``gpu``)."""
+    return gpu.xp

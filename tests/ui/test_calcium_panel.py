@@ -75,6 +75,11 @@ def test_panel_scores_assigns_and_exports(qtbot, demo_folder) -> None:  # type: 
     panel.lesion_table.artery_combo(row).setCurrentText("none")
     assert panel.result.agatston_total == pytest.approx(truth.agatston_total - target.agatston)
 
+    # No race in the header: no percentile, but each MESA group's; choosing one gives it.
+    assert panel.result.percentile is None and "race not given" in panel.percentile_label.text()
+    panel.race.setCurrentIndex(panel.race.findData("white"))
+    assert panel.result.race == "white" and panel.result.race_source == "entered"
+    assert "MESA white reference" in panel.percentile_label.text()
     # Age edits change the percentile without rescoring.
     before = panel.result.percentile
     panel.age.setValue(75)
@@ -87,4 +92,78 @@ def test_panel_scores_assigns_and_exports(qtbot, demo_folder) -> None:  # type: 
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert f"{panel.result.agatston_total:.1f}" in text and "not a medical device" in text
     assert '"artery": "none"' in record.read_text()
+    context.jobs.wait()
+
+
+def test_one_slice_numbering_everywhere_and_totals_row_seen(qtbot, demo_folder) -> None:  # type: ignore[no-untyped-def]
+    """The table, the JSON and the PDF number slices from 1, as the viewer does; selecting a
+    lesion shows a slice whose number (as the viewer prints it) is one the table lists."""
+    from workstation.ui.viewer2d import SliceViewer
+
+    folder, _truth = demo_folder
+    study = scan([folder]).studies[0]
+    series = study.series[0]
+    context = ViewerContext(JobRunner(backend=cpu_backend()))
+    panel = CalciumPanel(context)
+    viewer = SliceViewer(context)
+    qtbot.addWidget(panel)
+    qtbot.addWidget(viewer)
+    context.set_loaded(study, series, load_series(series))
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
+    for row, les in enumerate(panel.result.lesions):
+        shown = panel.lesion_table.item(row, 1).text()
+        lo, _, hi = shown.partition("-")
+        assert int(lo) == min(les.slice_indices) + 1 and int(hi or lo) == max(les.slice_indices) + 1
+        panel.lesion_table.selectRow(row)
+        assert int(lo) <= viewer.index + 1 <= int(hi or lo)  # the viewer prints index + 1 of n
+    js = panel.result.to_json()
+    assert [les["slice_numbers"] for les in js["lesions"]] == [list(les.slice_numbers) for les in panel.result.lesions]
+    assert "from 1" in js["slice_numbering"] and "slice_indices" not in js["lesions"][0]
+    pdf, _record = panel.export(folder.parent / "numbering_out")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "numbered from 1" in text
+    first = panel.result.lesions[0]
+    assert f"slice {first.slice_numbers[0]}" in text or f"slice {first.slice_numbers[-1]}" in text
+    # the totals row of the artery table is inside the table's viewport, not cut off
+    panel.resize(320, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    table = panel.artery_table
+    last = table.visualItemRect(table.item(table.rowCount() - 1, 0))
+    assert table.item(table.rowCount() - 1, 0).text() == "Total"
+    assert table.viewport().rect().contains(last)
+    context.jobs.wait()
+
+
+def test_panel_shows_chd_risk_with_and_without_cac_side_by_side(qtbot, demo_folder) -> None:  # type: ignore[no-untyped-def]
+    from workstation.analyses.calcium import chd_risk
+
+    folder, truth = demo_folder
+    study = scan([folder]).studies[0]
+    context = ViewerContext(JobRunner(backend=cpu_backend()))
+    panel = CalciumPanel(context)
+    qtbot.addWidget(panel)
+    context.set_loaded(study, study.series[0], load_series(study.series[0]))
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60000)
+    assert "risk factors not given" in panel.chd_label.text()
+
+    panel.factors_box.setChecked(True)
+    panel.race.setCurrentIndex(panel.race.findData("black"))
+    f = panel.factors
+    for name, value in (("total_cholesterol", 220.0), ("hdl", 40.0), ("sbp", 145.0)):
+        f[name].setValue(value)
+    for name, value in (("bp_medication", True), ("lipid_medication", False), ("smoker", True),
+                        ("diabetes", False), ("family_history", False)):
+        f[name].setCurrentIndex(f[name].findData(value))
+    factors = chd_risk.RiskFactors(age=55, sex="M", race="black", total_cholesterol=220, hdl=40, sbp=145,
+                                   bp_medication=True, lipid_medication=False, smoker=True, diabetes=False,
+                                   family_history=False)
+    expected = chd_risk.chd_risk(factors, truth.agatston_total)
+    text = panel.chd_label.text()
+    assert f"with CAC {expected.with_cac_pct:.1f} %" in text and f"without CAC {expected.without_cac_pct:.1f} %" in text
+    assert panel.result.agatston_total == pytest.approx(truth.agatston_total)  # not rescored
+    panel.factors["known_chd"].setChecked(True)
+    assert "without known CHD" in panel.chd_label.text()
     context.jobs.wait()

@@ -11,7 +11,7 @@ from workstation.core.overlays import LabelOverlay, ScalarOverlay
 from workstation.core.volume import Volume
 from workstation.ui.measure import distance_mm, roi_mask, roi_stats
 from workstation.ui.overlay_render import render_overlays
-from workstation.ui.slice_geometry import SlicePlane
+from workstation.core.slice_geometry import SlicePlane
 from workstation.ui.volume_texture import downsample_steps, prepare_texture
 from workstation.compute.windowing import default_window, window_to_uint8
 

@@ -114,8 +114,9 @@ def test_panels_from_registry(qtbot: QtBot, fake_registry: None, tmp_path: Path)
     win.show()
     win.analysis_docks.actions["fake"].trigger()
     dock = win.analysis_docks.docks["fake"]
-    assert isinstance(dock, QDockWidget) and isinstance(dock.widget(), FakePanel)
-    assert dock.widget().context is win.context and dock.isVisible()
+    panel = win.analysis_docks.panel("fake")
+    assert isinstance(dock, QDockWidget) and isinstance(panel, FakePanel)
+    assert panel.context is win.context and dock.isVisible()
     win.analysis_docks.actions["broken"].trigger()
     assert "broken" not in win.analysis_docks.docks
     assert errors and "no_such_module_xyz" in errors[-1][1]
@@ -222,7 +223,7 @@ def test_a_slice_that_cannot_be_decoded_is_named_in_the_load_report(
 def test_preset_combo_follows_window(window: MainWindow, ct: Volume) -> None:
     window.context.set_loaded(None, None, ct)
     combo = window.toolbar.preset_combo
-    assert combo.currentText().startswith("Mediastinum")  # the CT default
+    assert "Mediastinum" in combo.currentText()  # the CT default
     combo.activated.emit(1)
     assert (window.area.state.width, window.area.state.level) == (1500.0, -600.0)
     window.area.state.set_window(123.0, 4.0)

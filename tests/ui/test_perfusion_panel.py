@@ -65,6 +65,15 @@ def test_load_roi_run_and_export(qtbot, tmp_path: Path) -> None:  # type: ignore
     assert (tmp_path / "out" / "tmax.nii.gz").exists() and (tmp_path / "out" / "perfusion_summary.pdf").exists()
     assert len(list((tmp_path / "out" / "dicom").rglob("*.dcm"))) == 5 * 3 and len(paths) == 6 + 15
 
+    # another study: nothing of this one's summary or curves stays on the panel
+    other = scan([tmp_path / "out" / "dicom"]).studies[0]
+    context.set_loaded(other, other.series[0], None)
+    assert panel.summary.text() == "Load a dynamic series." and panel.result is None
+    for curve in (panel.roi_curve, panel.aif_curve, panel.vof_curve):
+        x, _ = curve.getData()
+        assert x is None or len(x) == 0
+    assert not panel.export_button.isEnabled()
+
 
 def test_aif_from_roi_goes_into_params(qtbot) -> None:  # type: ignore[no-untyped-def]
     from workstation.demo.perfusion import generate_perfusion

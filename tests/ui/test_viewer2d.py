@@ -9,7 +9,6 @@ from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from ui_phantom import BODY_HU, CUBE, CUBE_HU, SHAPE, SPHERE_CENTER, SPHERE_HU, SPHERE_RADIUS
-from workstation.analyses.panel_api import ViewerContext
 from workstation.core.overlays import LabelOverlay, ScalarOverlay
 from workstation.core.volume import Volume
 from workstation.ui.mpr import ViewerArea
@@ -24,17 +23,6 @@ def _expected(hu: float, width: float, level: float) -> int:
     """Hand-written DICOM linear window to 8 bits."""
     y = ((hu - (level - 0.5)) / (width - 1) + 0.5) * 255
     return int(np.clip(np.rint(y), 0, 255))
-
-
-@pytest.fixture
-def area(qtbot: QtBot, ct: Volume) -> ViewerArea:
-    area = ViewerArea(ViewerContext())
-    qtbot.addWidget(area)
-    area.resize(500, 420)
-    area.show()
-    qtbot.waitExposed(area)
-    area.context.set_loaded(None, None, ct)
-    return area
 
 
 @pytest.fixture
@@ -140,9 +128,9 @@ def test_ellipse_roi_sets_context_roi_with_stats(qtbot: QtBot, view: SliceViewer
     ys, xs = np.nonzero(roi.mask)
     assert abs(ys.mean() - cy) < 0.6 and abs(xs.mean() - cx) < 0.6
     assert np.all(view.volume.array[z][roi.mask] == SPHERE_HU)
-    stats = view.measurements.items[-1].stats
-    assert stats.mean == SPHERE_HU and stats.sd == 0.0
-    assert stats.area_mm2 == pytest.approx(roi.mask.sum() * 0.8 * 0.6)
+    drawn = view.annotations.items[-1]
+    assert drawn.kind == "ellipse" and drawn.value("Mean") == SPHERE_HU and drawn.value("Standard Deviation") == 0.0
+    assert drawn.value("Area") == pytest.approx(roi.mask.sum() * 0.8 * 0.6)
 
 
 def test_distance_tool_measures_mm(qtbot: QtBot, view: SliceViewer) -> None:
@@ -151,9 +139,9 @@ def test_distance_tool_measures_mm(qtbot: QtBot, view: SliceViewer) -> None:
     qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=a)
     qtbot.mouseMove(view.viewport(), b)
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=b)
-    m = view.measurements.items[-1]
+    m = view.annotations.items[-1]
     # clicks land within half a screen pixel of the voxel centres
-    assert m.value_mm == pytest.approx(np.hypot(30 * 0.8, 40 * 0.6), abs=1.0)
+    assert m.value("Length") == pytest.approx(np.hypot(30 * 0.8, 40 * 0.6), abs=1.0)
 
 
 def test_label_overlay_pixels_appear(qtbot: QtBot, view: SliceViewer) -> None:

@@ -60,11 +60,12 @@ def test_texture_is_uploaded_once_and_respects_spacing(viewer) -> None:  # type:
     np.testing.assert_allclose(scale, viewer.context.volume.spacing[::-1])
 
 
-def test_iso_threshold_selects_structures(viewer) -> None:  # type: ignore[no-untyped-def]
+def test_iso_threshold_selects_structures(viewer, qtbot: QtBot) -> None:  # type: ignore[no-untyped-def]
     viewer.set_preset(PRESETS[2])
     counts = {}
     for hu in (0.0, 500.0, 1500.0):
         viewer.threshold_spin.setValue(hu)
+        qtbot.waitUntil(lambda: not viewer.iso_busy(), timeout=20000)  # a mesh on software OpenGL
         counts[hu] = _lit(viewer.render_image())
     # 0 HU: the whole body block; 500 HU: only the cube; 1500 HU: nothing
     assert counts[0.0] > 3 * counts[500.0] > 0 and counts[1500.0] == 0
@@ -160,3 +161,79 @@ def test_new_volume_drops_surfaces_being_built(viewer, qtbot: QtBot, ct: Volume)
     assert viewer.surfaces.wait(5000)
     qtbot.wait(50)  # late results arrive and are dropped
     assert not viewer.surfaces.visuals and not viewer.surfaces.busy
+
+
+def test_iso_surface_is_meshed_off_the_gui_thread(viewer, qtbot: QtBot) -> None:  # type: ignore[no-untyped-def]
+    """On software OpenGL the iso preset draws a mesh made in a worker; the GUI keeps running."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    assert viewer.software_gl and viewer.iso_uses_mesh()  # Xvfb's Mesa llvmpipe
+    rng = np.random.default_rng(3)
+    big = np.asarray(rng.normal(0, 200, size=(96, 128, 128)), dtype=np.float32)
+    from scipy import ndimage
+
+    big = ndimage.gaussian_filter(big, 3.0).astype(np.int16) * 8  # a busy surface: a long extraction
+    viewer.context.set_loaded(None, None, Volume(big, spacing=(1.5, 1.0, 1.0), modality="CT"))
+    viewer.set_preset(PRESETS[2])
+    ticks: list[float] = []
+    arrived: list[float] = []
+    viewer.iso_builder.ready.connect(lambda *_: arrived.append(time.perf_counter()))
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    viewer.threshold_spin.setValue(20.0)
+    qtbot.waitUntil(lambda: not viewer.iso_busy(), timeout=30000)
+    timer.stop()
+    ticks = [t for t in ticks if t < arrived[0]]  # while the worker meshed
+    assert viewer.iso_builder.last_thread not in (None, threading.get_ident())
+    assert viewer.iso_mesh is not None and not viewer.volume_visual.visible
+    assert viewer.iso_builder.last_seconds > 0.05 and len(ticks) > 3
+    assert max(np.diff(ticks)) < max(0.25, viewer.iso_builder.last_seconds / 2)  # no long freeze
+    # the vertices lie on the threshold (sampled from the texture they were made of)
+    tex = viewer.texture
+    verts = viewer.iso_mesh.mesh_data.get_vertices()[:, ::-1] / np.asarray(tex.spacing)  # (z, y, x) index
+    sampled = ndimage.map_coordinates(tex.data.astype(np.float64), verts.T, order=1)
+    assert np.median(np.abs(sampled - tex.to_texture(20.0))) < 0.5 * np.std(tex.data)
+    assert _lit(viewer.render_image()) > 500
+
+
+def test_camera_moves_render_coarse_then_fine(viewer, qtbot: QtBot) -> None:  # type: ignore[no-untyped-def]
+    from workstation.ui.viewer3d import COARSE_STEP, FINE_STEP
+
+    viewer.set_preset(PRESETS[1])
+    qtbot.waitUntil(lambda: not viewer.interacting, timeout=3000)  # framing the new volume moved the camera
+    assert viewer.volume_visual.relative_step_size == pytest.approx(FINE_STEP)
+    viewer.view.camera.azimuth = viewer.view.camera.azimuth + 15.0  # as a drag does, step by step
+    assert viewer.interacting and viewer.volume_visual.relative_step_size == pytest.approx(COARSE_STEP)
+    coarse = viewer.render_image()
+    qtbot.waitUntil(lambda: not viewer.interacting, timeout=3000)
+    assert viewer.volume_visual.relative_step_size == pytest.approx(FINE_STEP)
+    fine = viewer.render_image()
+    assert _lit(coarse) > 0.8 * _lit(fine)  # the coarse frame shows the same volume
+
+
+def test_3d_view_follows_the_time_point(qtbot: QtBot, ct: Volume) -> None:
+    from workstation.core.volume import VolumeSeries
+    from workstation.ui.view_state import ViewState
+    from workstation.ui.viewer3d import Viewer3D
+
+    context = ViewerContext()
+    state = ViewState()
+    context.volume_changed.connect(state.reset_for)
+    viewer = Viewer3D(context, state=state)
+    qtbot.addWidget(viewer)
+    viewer.resize(160, 160)
+    viewer.show()
+    qtbot.waitExposed(viewer)
+    later = Volume(np.where(ct.array > 100, ct.array + 500, ct.array).astype(np.int16), spacing=ct.spacing,
+                   origin=ct.origin, modality="CT")
+    series = VolumeSeries((ct, later), (0.0, 2.0))
+    context.set_loaded(None, None, ct)
+    state.set_time_series(series)
+    np.testing.assert_array_equal(viewer.texture.data.astype(np.int32) - 32768, ct.array)
+    state.set_time_index(1)
+    np.testing.assert_array_equal(viewer.texture.data.astype(np.int32) - 32768, later.array)
+    viewer.close()

@@ -8,33 +8,16 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import pydicom
-import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import generate_uid
+
+from pydicom_files import data_file  # noqa: F401 - the cases' files, re-exported
 
 from workstation.core.volume import Volume
 from workstation.io.dicom_write import base_dataset, write_series
 
 ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
-
-
-def data_file(name: str) -> str:
-    """A pydicom test file by exact name; skips when it lives in the absent pydicom-data.
-
-    Never globbed and never fetched: asking pydicom for a file it cannot find locally
-    would try the network.
-    """
-    import importlib.util
-
-    from pydicom.data import get_testdata_file
-
-    local = Path(get_testdata_file("CT_small.dcm")).parent / name
-    if local.exists():
-        return str(local)
-    if importlib.util.find_spec("data_store") is None:
-        pytest.skip(f"{name} needs the pydicom-data package")
-    return str(get_testdata_file(name))
 
 
 def phantom(shape: Sequence[int] = (12, 32, 32), seed: int = 0) -> np.ndarray:

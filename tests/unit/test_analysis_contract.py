@@ -135,6 +135,15 @@ def test_run_on_the_example_gives_json_with_provenance(name: str, examples: dict
     assert isinstance(section, ReportSection) and section.provenance == result.provenance
     need = analysis.estimate_memory(inputs, analysis.default_params(), cpu_backend())  # type: ignore[misc]
     assert isinstance(need, int) and need > 0
+    if analysis.findings is not None:  # its part of a study report: items traceable to the JSON
+        from workstation.io.writers import plain_json
+        from workstation.report.findings import lookup
+
+        found = analysis.findings(plain_json(result.to_json()))
+        assert found.sentence and found.items
+        for item in found.items:
+            assert item.key, item.label
+            lookup(plain_json(result.to_json()), item.key)
 
 
 def test_artifacts_never_land_in_a_source_folder(name: str, examples: dict[str, Path], tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from workstation.core.volume import Volume
 from workstation.io.dicom_write import write_series
 from workstation.jobs import batch
 from workstation.jobs.execute import StudyOutcome
-from workstation.jobs.staging import StudyWrite, clean_stale, interrupts_deferred, staging_prefix
+from workstation.jobs.staging import StudyWrite, WriteInterrupted, clean_stale, staging_prefix
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_full_disk_leaves_no_study_folder_and_keeps_a_previous_result(
     (study,) = out.iterdir()
     before = {p.name: p.read_bytes() for p in study.iterdir()}
     monkeypatch.setattr(analyses, "get", lambda name: _failing_writer(calcium, 10))
-    assert batch.main(["run", "calcium", str(small_ct), "--out", str(out), "--device", "cpu"]) == 1
+    assert batch.main(["run", "calcium", str(small_ct), "--out", str(out), "--device", "cpu", "--redo"]) == 1
     assert {p.name: p.read_bytes() for p in study.iterdir()} == before  # the earlier result, untouched
 
 
@@ -111,13 +112,25 @@ def test_a_failed_commit_puts_replaced_files_back(tmp_path: Path, monkeypatch: p
     assert (target / "a.json").read_text() == "old"
 
 
-def test_ctrl_c_during_the_moves_is_held_until_they_finish() -> None:
-    done = []
-    with pytest.raises(KeyboardInterrupt):
-        with interrupts_deferred():
+def test_ctrl_c_during_the_moves_is_held_until_they_finish_and_keeps_the_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "1.2.3"
+    real_replace = os.replace
+
+    def replace_then_interrupt(src: Any, dst: Any) -> None:
+        real_replace(src, dst)
+        if Path(dst).name == "a.json":
             os.kill(os.getpid(), signal.SIGINT)
-            done.append("after the signal")
-    assert done == ["after the signal"]
+
+    with pytest.raises(WriteInterrupted):
+        with StudyWrite(target, "calcium") as write:
+            assert write.staging is not None
+            for name in ("a.json", "b.json"):
+                (write.staging / name).write_text("new")
+            monkeypatch.setattr(os, "replace", replace_then_interrupt)
+            write.commit([write.staging / "a.json", write.staging / "b.json"])
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert sorted(p.name for p in target.iterdir()) == ["a.json", "b.json"]  # finished, not undone
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

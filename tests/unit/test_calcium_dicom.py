@@ -43,7 +43,8 @@ def test_demo_score_equals_the_construction(demo: tuple[Path, object]) -> None:
     assert got == want
     for artery, row in truth.per_artery().items():
         assert result.per_artery()[artery]["agatston"] == pytest.approx(row["agatston"])
-    assert result.age == 55 and result.sex == "M" and result.percentile is not None
+    assert result.age == 55 and result.sex == "M"
+    assert result.percentile is None and set(result.mesa_percentile.by_race) == {"white", "black", "hispanic", "chinese"}
     assert result.patient_id == "DEMO-0001" and result.study_date == "2024-01-15"
     assert result.excluded_components > 0  # spine, ribs, sternum
     assert result.warnings == ()

@@ -198,7 +198,9 @@ def test_json_has_the_documented_fields() -> None:
                 "cac_drs", "percentile", "age", "sex", "device", "warnings", "parameters"):
         assert key in js
     assert set(js["per_artery"]) == {"LM", "LAD", "LCX", "RCA", "other"}
-    for key in ("id", "slice_indices", "area_mm2", "peak_hu", "weight", "agatston", "volume_mm3", "mass_mg",
+    assert js["lesions"][0]["slice_numbers"] == [2]  # array index 1: slice 2 as the viewer numbers it
+    assert "from 1" in js["slice_numbering"]
+    for key in ("id", "slice_numbers", "area_mm2", "peak_hu", "weight", "agatston", "volume_mm3", "mass_mg",
                 "artery", "centroid_mm"):
         assert key in js["lesions"][0]
     assert js["percentile"] is None and js["device"] == "cpu"

@@ -124,3 +124,43 @@ def test_for_processing_only_finds_the_same(tmp_path: Path, detector: Detector) 
     result = run(load_exam([tmp_path]), MammoCadParams(), cpu_backend(), detector=detector)
     hits = sum(any(_hit(f, t) for f in result.for_view(v)) for v in VIEWS for t in truth.boxes[v])
     assert hits >= sum(len(b) for b in truth.boxes.values()) - 1
+
+
+def _words(pdf: Path) -> tuple[list[tuple[float, float, float, float, str]], float]:
+    """Every word of a PDF with its box (points, from the top left) and the page width."""
+    import re
+    import subprocess
+
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    width = float(re.search(r'<page width="([\d.]+)"', html).group(1))  # type: ignore[union-attr]
+    words = [(float(a), float(b), float(c), float(d), w) for a, b, c, d, w in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)]
+    return words, width
+
+
+def test_report_text_wraps_and_view_labels_read(demo: tuple[Path, Any, Any, MammoCadResult], tmp_path: Path) -> None:
+    """A long suggestion is printed whole, wrapped inside the margins; every view has its
+    label in dark text on the light page (not black on the black of the image)."""
+    import dataclasses
+    import subprocess
+
+    _folder, _truth, exam, result = demo
+    long = ("Suggested for radiologist review: " + " ".join(f"finding{k} needs comparison with prior views"
+                                                           for k in range(12)) + " END-OF-TEXT")
+    result = dataclasses.replace(result, suggestion=dataclasses.replace(result.suggestion, text=long))
+    paths = get("mammo-cad").write_artifacts(result, exam, tmp_path / "out")  # type: ignore[misc]
+    pdf = next(p for p in paths if p.suffix == ".pdf")
+    words, page_width = _words(pdf)
+    assert "END-OF-TEXT" in [w for *_, w in words]  # not cut at a fixed number of characters
+    assert all(x1 <= page_width - 30 and x0 >= 30 for x0, _, x1, _, _ in words)  # inside the margins
+    rows = {round(y0) for x0, y0, x1, y1, w in words if w.startswith("finding")}
+    assert len(rows) >= 3  # the long text wrapped onto several lines
+    page = tmp_path / "page"
+    subprocess.run(["pdftoppm", "-r", "72", "-f", "1", "-l", "1", "-png", str(pdf), str(page)], check=True)
+    from PIL import Image
+
+    image = np.asarray(Image.open(next(tmp_path.glob("page*.png"))).convert("L"), dtype=float)
+    for key in ("R-CC:", "L-CC:", "R-MLO:", "L-MLO:"):
+        x0, y0, x1, y1, _ = next(w for w in words if w[4] == key)
+        box = image[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))]
+        assert box.min() < 100 and np.median(box) > 200, key  # dark glyphs on a light background

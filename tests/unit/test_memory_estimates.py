@@ -52,6 +52,25 @@ def _cardiac() -> Any:
     return cine_input(generate_cine(3, n_slices=12, n_phases=20, rows=192, cols=192, pixel_mm=1.6).series())
 
 
+def _rt_dose() -> Any:
+    import tempfile
+    from pathlib import Path
+
+    from workstation.analyses.rt_dose.demo_plan import write_demo_plan
+    from workstation.io.dicom import scan
+
+    with tempfile.TemporaryDirectory() as folder:  # prepare reads contours and dose into memory
+        write_demo_plan(folder, size=128, pixel_mm=2.8, n_slices=30, dose_mm=3.0, beamlet_mm=8.0, iterations=5)
+        (study,) = [s for s in scan(Path(folder)).studies if s.series]
+        return get("rt-dose").prepare(study, None)
+
+
+def _coronary() -> Any:
+    from workstation.demo.coronary_cta import generate_coronary_cta
+
+    return generate_coronary_cta(0, size=150, pixel_mm=1.0, n_slices=100, slice_mm=1.0)[0]
+
+
 def _untraced(name: str) -> int:
     if name != "mammo-cad":
         return 0
@@ -62,6 +81,7 @@ def _untraced(name: str) -> int:
 
 @pytest.mark.parametrize("name,make", [("calcium", _calcium), ("perfusion", _perfusion),
                                        ("mammo-cad", _mammo), ("segmentation", _segmentation),
+                                       ("rt-dose", _rt_dose), ("coronary-cta", _coronary),
                                        ("cardiac-function", _cardiac)])
 def test_estimate_bounds_the_measured_peak(name: str, make: Callable[[], Any]) -> None:
     pytest.importorskip("onnxruntime")

@@ -66,3 +66,30 @@ def test_descriptions_name_unit_range_and_choices() -> None:
     assert by["level"].describe() == "default 1.0 mm; range 0 to 10"
     assert by["mode"].describe() == "default 'a'; one of a, b"
     assert by["age"].describe() == "default None y; range 0 to 120; or none"
+
+
+def _pairs(text: str) -> tuple[tuple[float, float], ...]:
+    """``a,b;c,d`` as pairs (a parser a structured field declares)."""
+    out = []
+    for part in text.split(";"):
+        a, b = part.split(",")
+        out.append((float(a), float(b)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Structured(Params):
+    pairs: tuple[tuple[float, float], ...] = param((), lo=-10.0, hi=10.0, parse=_pairs, panel=False)
+    plain: tuple[tuple[float, float], ...] = param(())
+
+
+def test_a_structured_value_reads_its_own_text_and_keeps_its_checks() -> None:
+    by = {s.name: s for s in specs(Structured)}
+    assert from_text(by["pairs"], " 1,2; 3,-4 ") == ((1.0, 2.0), (3.0, -4.0))
+    with pytest.raises(ValueError, match="pairs: cannot read '1,2,3'"):
+        from_text(by["pairs"], "1,2,3")
+    p = with_overrides(Structured, None, {"pairs": "1,2;3,4", "plain": "[[5, 6]]"})  # no parser: JSON
+    assert p.pairs == ((1.0, 2.0), (3.0, 4.0)) and p.plain == ((5.0, 6.0),)
+    with pytest.raises(ValueError, match="pairs = .* is above its maximum 10"):
+        with_overrides(Structured, None, {"pairs": "1,20"})  # the range still holds for every number
+    assert Structured.from_json(p.to_json()) == p

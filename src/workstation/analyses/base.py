@@ -12,7 +12,9 @@ through it):
                   files), and ``estimate_memory(inputs, params, backend) -> bytes``
 ``result.py``     a frozen result with ``to_json()`` and its ``provenance``
 ``artifacts.py``  the :class:`~.artifacts.ArtifactSet` of every file it writes
-``report.py``     ``section(result, inputs) -> ReportSection`` built from ``report/``
+``report.py``     ``section(result, inputs) -> ReportSection`` built from ``report/``, and
+                  ``findings(result_json) -> Findings``: its items and sentence in a
+                  study report
 ``panel.py``      the Qt dock (an :class:`AnalysisPanel`)
 ``__init__.py``   ``ANALYSIS = Analysis(...)`` tying these together
 """
@@ -28,6 +30,7 @@ from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn
 from workstation.core.provenance import Provenance
 from workstation.core.study import Study
+from workstation.report.findings import Findings
 from workstation.report.model import ReportSection
 
 I = TypeVar("I")  # noqa: E741 - the inputs type
@@ -97,6 +100,10 @@ class Analysis(Generic[I, P, R]):
         backend's device at its peak (the job queue places work by it).
     report
         ``report(result, inputs) -> ReportSection``: the analysis's part of a report.
+    findings
+        ``findings(result_json) -> Findings``: the structured items and the sentence in
+        plain words this result adds to a study report, read from ``to_json()`` (so a
+        result written by ``workstation-batch run`` serves as well as one in memory).
     example
         ``example(folder)`` writes a small synthetic study this analysis runs on, as
         DICOM (contract tests, documentation, demos).
@@ -115,6 +122,7 @@ class Analysis(Generic[I, P, R]):
     artifacts: Optional[ArtifactSet[I, R]] = None
     estimate_memory: Optional[Callable[[I, P, Backend], int]] = None
     report: Optional[Callable[[R, I], ReportSection]] = None
+    findings: Optional[Callable[[Mapping[str, Any]], Findings]] = None
     example: Optional[Callable[[Path], None]] = None
     commands: Mapping[str, str] = field(default_factory=dict)
     panel: Optional[str] = None

@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from workstation.core.overlays import LabelOverlay, Overlay, Roi
+from workstation.core.key_images import KeyImageRecord
+from workstation.core.overlays import Overlay, Roi, grid_arrays
 from workstation.core.study import Series, Study
 from workstation.core.volume import Volume
 from workstation.io.writers import results_folder_beside
@@ -31,6 +32,8 @@ class ViewerContext(QObject):
     voxel_clicked = Signal(object)  # (z, y, x) where the user clicked in a 2D view
     roi_changed = Signal(object)  # Roi | None
     message = Signal(str, str)  # (title, text) for the status bar / a message box
+    key_images_changed = Signal()
+    key_image_requested = Signal(str)  # caption: mark the image shown as a key image
 
     def __init__(self, jobs: Optional[JobRunner] = None) -> None:
         super().__init__()
@@ -40,6 +43,7 @@ class ViewerContext(QObject):
         self._volume: Optional[Volume] = None
         self._overlays: dict[str, Overlay] = {}
         self._roi: Optional[Roi] = None
+        self._key_images: list[KeyImageRecord] = []
 
     # -- what is loaded -------------------------------------------------------------
     @property
@@ -70,11 +74,14 @@ class ViewerContext(QObject):
         return dict(self._overlays)
 
     def set_overlay(self, key: str, overlay: Optional[Overlay]) -> None:
-        """Publish (or with ``None`` remove) an overlay under a key owned by the panel."""
+        """Publish (or with ``None`` remove) an overlay under a key owned by the panel.
+
+        Raster overlays must lie on the shown volume's grid; vector overlays (marks,
+        polylines) carry their own coordinates."""
         if overlay is not None and self._volume is not None:
-            data = overlay.labels if isinstance(overlay, LabelOverlay) else overlay.values
-            if tuple(data.shape) != self._volume.shape:
-                raise ValueError(f"overlay {key!r} has shape {data.shape}, volume is {self._volume.shape}")
+            for data in grid_arrays(overlay):
+                if tuple(data.shape) != self._volume.shape:
+                    raise ValueError(f"overlay {key!r} has shape {data.shape}, volume is {self._volume.shape}")
         if overlay is None:
             self._overlays.pop(key, None)
         else:
@@ -90,6 +97,24 @@ class ViewerContext(QObject):
         self._roi = roi
         self.roi_changed.emit(roi)
 
+    # -- key images -----------------------------------------------------------------
+    @property
+    def key_images(self) -> tuple[KeyImageRecord, ...]:
+        """The key images marked on the loaded study, in the order marked."""
+        return tuple(self._key_images)
+
+    def set_key_images(self, records: tuple[KeyImageRecord, ...]) -> None:
+        self._key_images = list(records)
+        self.key_images_changed.emit()
+
+    def add_key_image(self, record: KeyImageRecord) -> None:
+        self._key_images.append(record)
+        self.key_images_changed.emit()
+
+    def request_key_image(self, caption: str = "") -> None:
+        """Ask the viewer to mark what it shows as a key image (any panel may call this)."""
+        self.key_image_requested.emit(caption)
+
     def focus(self, index_zyx: tuple[int, int, int]) -> None:
         """Ask the viewers to show this voxel (a table row was selected, say)."""
         self.focus_requested.emit(tuple(int(i) for i in index_zyx))
@@ -100,9 +125,11 @@ class ViewerContext(QObject):
         fn: JobFn,
         on_done: Optional[Callable[[Any], None]] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        on_partial: Optional[Callable[[Any], None]] = None,
     ) -> Job:
-        """Run ``fn(backend, progress)`` off the GUI thread (shown in the job dock)."""
-        return self.jobs.submit(title, fn, on_done, on_error)
+        """Run ``fn(backend, progress)`` off the GUI thread (shown in the job dock);
+        ``on_partial(partial)`` receives the chunks the work publishes as they finish."""
+        return self.jobs.submit(title, fn, on_done, on_error, on_partial)
 
     def notify(self, title: str, text: str) -> None:
         self.message.emit(title, text)

@@ -2,8 +2,8 @@
 
 A number becomes a spin box with the declared range, step and unit; an optional number
 gets one step below its minimum that reads "unknown" (or the field's ``none_text``);
-choices (``choices=`` or a ``Literal``) become a combo box, a bool a check box, text a
-line edit.  Panels lay the form out and read back a checked parameters object::
+choices (``choices=`` or a ``Literal``) become a combo box, a bool a check box (an
+optional bool a combo box of "unknown", "no" and "yes"), text a line edit.  Panels lay the form out and read back a checked parameters object::
 
     self.controls = ParamControls(CalciumParams, ("threshold_hu", "min_area_mm2"))
     layout.addLayout(self.controls.form)
@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, Generic, Optional, Sequence, TypeVar
+from typing import Any, Callable, Generic, Optional, Sequence, TypeVar
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QTableWidget, QWidget
 
 from workstation.core.params import ParamSpec, specs
 
@@ -53,6 +54,11 @@ def _spin(spec: ParamSpec) -> QDoubleSpinBox:
 
 def _widget(spec: ParamSpec) -> QWidget:
     choices = spec.choices
+    if spec.base is bool and spec.optional:
+        combo = QComboBox()
+        for text, data in ((spec.info.none_text or "unknown", None), ("no", False), ("yes", True)):
+            combo.addItem(text, data)
+        return combo
     if spec.base is bool:
         return QCheckBox(spec.label)
     if choices:
@@ -91,6 +97,18 @@ class ParamControls(Generic[P]):
     def __getitem__(self, name: str) -> Any:
         return self.widgets[name]
 
+    def on_change(self, callback: Callable[..., object]) -> None:
+        """Call ``callback`` whenever the user changes any of the controls."""
+        for widget in self.widgets.values():
+            if isinstance(widget, QCheckBox):
+                widget.toggled.connect(callback)
+            elif isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(callback)
+            elif isinstance(widget, QDoubleSpinBox):
+                widget.valueChanged.connect(callback)
+            elif isinstance(widget, QLineEdit):
+                widget.editingFinished.connect(callback)
+
     def value(self, name: str) -> Any:
         """The value shown by the control of ``name`` (``None`` for "unknown")."""
         spec, widget = self.specs[name], self.widgets[name]
@@ -113,8 +131,9 @@ class ParamControls(Generic[P]):
             if isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QComboBox):
-                index = widget.findData(value)
-                widget.setCurrentIndex(max(index, 0))
+                found = [i for i in range(widget.count()) if widget.itemData(i) is value or (
+                    value is not None and not isinstance(value, bool) and widget.itemData(i) == value)]
+                widget.setCurrentIndex(found[0] if found else 0)
             elif isinstance(widget, QDoubleSpinBox):
                 widget.setValue(widget.minimum() if value is None else float(value))
             elif isinstance(widget, QLineEdit):
@@ -127,3 +146,13 @@ class ParamControls(Generic[P]):
         values = {name: self.value(name) for name in self.specs}
         values.update(extra)
         return replace(base if base is not None else self.params_type(), **values)  # type: ignore[type-var]
+
+
+def checked_keys(table: QTableWidget, column: int = 0) -> frozenset[int]:
+    """The integer keys (``UserRole`` data) of the rows whose check box in ``column`` is ticked."""
+    out = set()
+    for row in range(table.rowCount()):
+        item = table.item(row, column)
+        if item is not None and item.checkState() == Qt.CheckState.Checked:
+            out.add(int(item.data(Qt.ItemDataRole.UserRole)))
+    return frozenset(out)

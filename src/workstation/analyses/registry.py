@@ -18,6 +18,8 @@ ANALYSES: dict[str, str] = {
     "perfusion": "workstation.analyses.perfusion",
     "mammo-cad": "workstation.analyses.mammo_cad",
     "segmentation": "workstation.analyses.segmentation",
+    "rt-dose": "workstation.analyses.rt_dose",
+    "coronary-cta": "workstation.analyses.coronary_cta",
     "cardiac-function": "workstation.analyses.cardiac_function",
 }
 

@@ -35,6 +35,17 @@ def array_module(*arrays: Any) -> ModuleType:
     return np
 
 
+def ndimage_module(*arrays: Any) -> ModuleType:
+    """``cupyx.scipy.ndimage`` when any argument is a CuPy array, else ``scipy.ndimage`` (both lazy)."""
+    if any(is_device_array(a) for a in arrays):
+        import cupyx.scipy.ndimage as ndi
+
+        return ndi
+    import scipy.ndimage as ndi
+
+    return ndi
+
+
 def to_host(x: Any, dtype: Any = None) -> NDArray[Any]:
     """``x`` as a NumPy array in host memory (one device-to-host copy for a CuPy array).
 

@@ -27,7 +27,7 @@ import types
 import typing
 from collections import abc
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
 P = TypeVar("P", bound="Params")
 _MISSING: Any = dataclasses.MISSING
@@ -47,20 +47,25 @@ class ParamInfo:
     json_key: str = ""
     panel: bool = True
     none_text: str = ""
+    parse: Optional[Callable[[str], Any]] = None
 
 
 def param(default: Any = _MISSING, *, unit: str = "", lo: Optional[float] = None, hi: Optional[float] = None,
           choices: Sequence[Any] = (), label: str = "", doc: str = "", step: Optional[float] = None,
-          json_key: str = "", panel: bool = True, none_text: str = "", default_factory: Any = _MISSING) -> Any:
+          json_key: str = "", panel: bool = True, none_text: str = "", parse: Optional[Callable[[str], Any]] = None,
+          default_factory: Any = _MISSING) -> Any:
     """A dataclass field carrying its :class:`ParamInfo` (unit, valid range or choices...).
 
     ``lo``/``hi`` bound numbers (and every number inside a tuple); ``choices`` lists the
     allowed values; ``panel=False`` keeps a field out of the panel's generated controls
     (set by interaction instead, like voxels picked in the viewer); ``none_text`` is what
     a control shows for ``None`` ("unknown" unless given, e.g. "auto"); ``json_key``
-    names the field in JSON when that differs from its name.
+    names the field in JSON when that differs from its name.  ``parse`` reads the
+    command-line / CSV text of a structured value (``"x,y,z;x,y,z"`` for a list of
+    points, say) into the field's type; without it such text is read as JSON.  It
+    raises ``ValueError`` for text it cannot read.
     """
-    info = ParamInfo(unit, lo, hi, tuple(choices), label, doc, step, json_key, panel, none_text)
+    info = ParamInfo(unit, lo, hi, tuple(choices), label, doc, step, json_key, panel, none_text, parse)
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata={"param": info})
     return dataclasses.field(default=default, metadata={"param": info})
@@ -202,6 +207,11 @@ def from_text(spec: ParamSpec, text: str) -> Any:
     if spec.optional and stripped.lower() in ("", "none", "null"):
         return None
     base = spec.base
+    if spec.info.parse is not None:
+        try:
+            return _coerce(spec.type, spec.info.parse(stripped))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{spec.name}: cannot read {text!r}: {exc}") from None
     try:
         if base is bool:
             lowered = stripped.lower()

@@ -101,6 +101,33 @@ class StructureSet:
 
 
 @dataclass(frozen=True)
+class LimitingDevicePosition:
+    """Jaw or MLC positions of one beam limiting device at a control point (mm at the isocentre)."""
+
+    device_type: str  # X, Y, ASYMX, ASYMY, MLCX, MLCY
+    positions_mm: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ControlPoint:
+    """One control point of a beam; ``None`` where the point leaves a value unchanged from the one before.
+
+    Angles in degrees, positions in mm, ``cumulative_meterset_weight`` as stored
+    (reaching the beam's Final Cumulative Meterset Weight at the last point).
+    """
+
+    index: int
+    cumulative_meterset_weight: Optional[float] = None
+    nominal_energy_mev: Optional[float] = None
+    gantry_angle_deg: Optional[float] = None
+    gantry_rotation: str = ""
+    collimator_angle_deg: Optional[float] = None
+    couch_angle_deg: Optional[float] = None
+    isocenter_mm: Optional[Vector3] = None
+    limiting_devices: tuple[LimitingDevicePosition, ...] = ()
+
+
+@dataclass(frozen=True)
 class Beam:
     """One treatment beam of a plan; angles in degrees, distances in mm, meterset in MU.
 
@@ -124,6 +151,17 @@ class Beam:
     isocenter_mm: Optional[Vector3] = None
     source_axis_distance_mm: Optional[float] = None
     final_cumulative_meterset_weight: Optional[float] = None
+    control_point_list: tuple[ControlPoint, ...] = ()
+
+    def gantry_angles_deg(self) -> tuple[float, ...]:
+        """The gantry angle at every control point (a value carried forward where a point omits it)."""
+        out: list[float] = []
+        last = self.gantry_angle_deg
+        for cp in self.control_point_list:
+            last = cp.gantry_angle_deg if cp.gantry_angle_deg is not None else last
+            if last is not None:
+                out.append(last)
+        return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,15 @@ them):
 * ``direction`` is a 3x3 matrix whose *columns* are the patient-space unit vectors of
   increasing ``x`` index (row direction), ``y`` index (column direction) and ``z``
   index (slice normal), i.e. ITK's direction matrix.
+* ``rgb`` (colour images only: RGB, YBR, palette colour) is the ``(z, y, x, 3)``
+  ``uint8`` colour the image is displayed in; ``array`` then holds its luminance (or
+  the palette indices), which analyses and windowing use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -40,10 +43,14 @@ class Volume:
     direction: NDArray[np.float64] = field(default_factory=lambda: np.eye(3))
     modality: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    rgb: Optional[NDArray[np.uint8]] = None
 
     def __post_init__(self) -> None:
         if self.array.ndim != 3:
             raise ValueError(f"Volume array must be 3D (z, y, x), got shape {self.array.shape}")
+        if self.rgb is not None and (self.rgb.shape != (*self.array.shape, 3) or self.rgb.dtype != np.uint8):
+            raise ValueError(f"rgb must be uint8 of shape {(*self.array.shape, 3)}, got {self.rgb.dtype} "
+                             f"{self.rgb.shape}")
         spacing = _as_triplet(self.spacing, "spacing")
         if min(spacing) <= 0:
             raise ValueError(f"spacing must be positive, got {spacing}")
@@ -95,9 +102,10 @@ class Volume:
         return cos >= np.cos(np.deg2rad(tolerance_deg))
 
     def with_array(self, array: NDArray[Any], **changes: Any) -> "Volume":
-        """A new volume on the same grid with other values (a map, a mask, a filter)."""
+        """A new volume on the same grid with other values (a map, a mask, a filter); it has no colour."""
         if tuple(array.shape) != self.shape:
             raise ValueError(f"array shape {array.shape} differs from volume shape {self.shape}")
+        changes.setdefault("rgb", None)
         return replace(self, array=array, **changes)
 
 

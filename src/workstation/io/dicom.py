@@ -38,6 +38,7 @@ META_KEYS = (
     "manufacturer",
     "patient_age_years",
     "patient_sex",
+    "patient_ethnic_group",
     "study_date",
     "window_center",
     "window_width",

@@ -144,6 +144,7 @@ def _image_identity(path: Path, ds: Dataset, sop_class: str) -> ImageHeader:
         "manufacturer": first_text(optional(ds, "Manufacturer")),
         "patient_age_years": age,
         "patient_sex": sex,
+        "patient_ethnic_group": first_text(optional(ds, "EthnicGroup")),
         "study_date": study_date.isoformat() if study_date else None,
         "window_center": center,
         "window_width": width,

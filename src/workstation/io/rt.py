@@ -19,8 +19,8 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from workstation.core.rt import (
-    Beam, Contour, DoseGridGeometry, DoseReference, DoseVolumeHistogram, FractionGroup, RtDose, RtPlan,
-    StructureRoi, StructureSet,
+    Beam, Contour, ControlPoint, DoseGridGeometry, DoseReference, DoseVolumeHistogram, FractionGroup,
+    LimitingDevicePosition, RtDose, RtPlan, StructureRoi, StructureSet,
 )
 from workstation.core.volume import Volume
 from workstation.io.dicom_values import as_float, as_floats, as_int, da_date, first_text, value
@@ -128,6 +128,28 @@ def load_contours(structure_set: StructureSet) -> StructureSet:
 
 # -- plans -----------------------------------------------------------------------------
 
+def _control_point(item: Any, index: int) -> ControlPoint:
+    iso = as_floats(value(item, "IsocenterPosition"), 3)
+    devices = []
+    for d in items(item, "BeamLimitingDevicePositionSequence"):
+        positions = value(d, "LeafJawPositions")
+        numbers = tuple(float(v) for v in positions) if positions is not None and not isinstance(positions, str) \
+            else tuple(v for v in (as_float(positions),) if v is not None)
+        devices.append(LimitingDevicePosition(first_text(value(d, "RTBeamLimitingDeviceType")), numbers))
+    number = as_int(value(item, "ControlPointIndex"))
+    return ControlPoint(
+        index=number if number is not None else index,
+        cumulative_meterset_weight=as_float(value(item, "CumulativeMetersetWeight")),
+        nominal_energy_mev=as_float(value(item, "NominalBeamEnergy")),
+        gantry_angle_deg=as_float(value(item, "GantryAngle")),
+        gantry_rotation=first_text(value(item, "GantryRotationDirection")),
+        collimator_angle_deg=as_float(value(item, "BeamLimitingDeviceAngle")),
+        couch_angle_deg=as_float(value(item, "PatientSupportAngle")),
+        isocenter_mm=(iso[0], iso[1], iso[2]) if iso is not None else None,
+        limiting_devices=tuple(devices),
+    )
+
+
 def _beam(item: Any) -> Beam:
     cps = items(item, "ControlPointSequence") or items(item, "IonControlPointSequence")
     first = cps[0] if cps else Dataset()
@@ -149,6 +171,7 @@ def _beam(item: Any) -> Beam:
         isocenter_mm=(iso[0], iso[1], iso[2]) if iso is not None else None,
         source_axis_distance_mm=as_float(value(item, "SourceAxisDistance")) or as_float(value(item, "VirtualSourceAxisDistances")),
         final_cumulative_meterset_weight=as_float(value(item, "FinalCumulativeMetersetWeight")),
+        control_point_list=tuple(_control_point(cp, k) for k, cp in enumerate(cps)),
     )
 
 

@@ -88,6 +88,11 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def plain_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as :func:`write_json` writes it and a reader gets it back (plain numbers, ``None`` for NaN)."""
+    return dict(json.loads(json.dumps(_finite(dict(data)), default=_json_default, allow_nan=False)))
+
+
 def write_json(data: Mapping[str, Any], path: str | Path) -> Path:
     """Write JSON so readers never see a partial file (temp file + ``os.replace``).
 

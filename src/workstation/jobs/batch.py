@@ -15,7 +15,12 @@ their own (``commands`` of their registry entry).  The exit code is 0 only when 
 study succeeded; a summary table ends the run, and a line names the compute device (and
 why the CPU is used when a GPU was wanted).  ``--out`` is checked for writing before
 anything runs (exit code 2); each study's files appear all or nothing, and staging
-folders left by a killed run are removed at the start of the next.  Ctrl-C finishes or
+folders left by a killed run are removed (or, killed while moving files in, completed)
+at the start of the next.  Run again over the same ``--out``, studies whose result is
+complete and valid for the same inputs and parameters (their manifest,
+:mod:`workstation.jobs.manifest`) are skipped and the rest redone (``--redo`` redoes
+all); each study's line is printed as it completes.  ``--queue`` adds the studies to
+the persistent job queue instead (``workstation-batch queue work`` runs them).  Ctrl-C finishes or
 undoes the study being written, prints the summary of what completed and ends with exit
 code 130.  Logs go to ``batch.log`` in the log folder (:mod:`workstation.core.paths`); no
 line printed or logged names a patient.  An internal error leaves a crash report there
@@ -43,7 +48,8 @@ from workstation.core.params import specs, with_overrides
 from workstation.core.paths import version_string
 from workstation.core.redact import add_safe_root, add_vocabulary, redact
 from workstation.core.study import Study
-from workstation.jobs.execute import StudyOutcome, run_study
+from workstation.jobs.execute import StudyInterrupted, StudyOutcome, run_study
+from workstation.jobs.resume import enqueue_studies, split_complete
 from workstation.jobs.staging import clean_stale
 from workstation.jobs.study_inputs import InputsError, per_study_params
 
@@ -56,7 +62,13 @@ TABLE_MESSAGE = 60  # characters of a message in the table; the whole message fo
 # ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int`` (the exit
 # status); it is imported only when the parser is built.  To add a command, add a module
 # and one line here; an analysis declares its own in its registry entry (``commands``).
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "export": "workstation.jobs.export_cli",
+    "pacs": "workstation.jobs.pacs_cli",
+    "report": "workstation.analyses.report_cli",
+    "queue": "workstation.jobs.queue_cli",
+    "gpus": "workstation.jobs.gpus_cli",
+}
 
 
 def all_commands() -> dict[str, str]:
@@ -92,13 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the registered analyses and their parameters")
     run = sub.add_parser("run", help="run an analysis on every study under PATH")
     run.add_argument("analysis", choices=names(), help="registered analysis")
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="DICOM files or folders")
+    run.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="DICOM files or folders")
     run.add_argument("--out", required=True, type=Path, help="output folder")
     run.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--inputs", type=Path, default=None, metavar="FILE.csv",
                      help="per-study parameters: a StudyInstanceUID column and one column per parameter")
     run.add_argument("--dask", default=None, metavar="local[:N]|ADDRESS", help="run studies on a Dask cluster")
+    from workstation.jobs.pacs_run import add_run_options
+
+    add_run_options(run)
+    run.add_argument("--queue", action="store_true", help="add the studies to the persistent job queue instead")
+    run.add_argument("--priority", type=int, default=0, help="with --queue: higher runs first (default 0)")
+    run.add_argument("--redo", action="store_true", help="run studies whose result in --out is already complete")
     for name, module_name in all_commands().items():
         module = importlib.import_module(module_name)
         module.add_arguments(sub.add_parser(name, help=module.HELP))
@@ -130,7 +148,13 @@ def _run_local(name: str, studies: list[Study], out: Path, params: dict[str, Any
     (kept when Ctrl-C ends the loop)."""
     for i, study in enumerate(studies, start=1):
         log.info("[%d/%d] %s on study %s", i, len(studies), name, study.uid)
-        outcomes.append(run_study(name, study, out, params=params[study.uid], device=device))
+        try:
+            outcome = run_study(name, study, out, params=params[study.uid], device=device)
+        except StudyInterrupted as stop:  # its result was complete when Ctrl-C came: count it
+            outcomes.append(stop.outcome)
+            raise
+        outcomes.append(outcome)
+        print(redact(study_line(outcome)), flush=True)
 
 
 def _dask_client(spec: str) -> Any:
@@ -162,7 +186,14 @@ def run_on_dask(
                           key=f"{name}-{study.uid}", pure=False)
             for study in studies
         ]
-        outcomes.extend(client.gather(futures))
+        from distributed import as_completed
+
+        by_future = {f.key: i for i, f in enumerate(futures)}
+        done: list[tuple[int, StudyOutcome]] = []
+        for future in as_completed(futures):
+            done.append((by_future[future.key], future.result()))
+            print(redact(study_line(done[-1][1])), flush=True)
+        outcomes.extend(o for _, o in sorted(done, key=lambda d: d[0]))
         return outcomes
     except KeyboardInterrupt:
         outcomes.extend(f.result() for f in futures if f.status == "finished")
@@ -172,6 +203,14 @@ def run_on_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def study_line(o: StudyOutcome) -> str:
+    """The line printed as a study completes (UID only: no patient data)."""
+    split = ", ".join(f"{k} {v:.2f}" for k, v in o.timings.items())
+    where = f" on {o.device}" if o.device else ""
+    text = f"{o.study_uid}: {'ok' if o.ok else 'FAILED'}{where} in {o.seconds:.2f} s" + (f" ({split})" if split else "")
+    return text + (f": {' '.join(o.message.split())}" if o.message else "")
 
 
 def summary_table(outcomes: Sequence[StudyOutcome]) -> str:
@@ -218,6 +257,8 @@ def _writable(out: Path) -> Optional[str]:
 
 def _run(args: argparse.Namespace) -> int:
     from workstation.io.dicom import scan
+    from workstation.io.pacs.errors import PacsError
+    from workstation.jobs.pacs_run import check_run_options, send_results, study_for_run
 
     analysis = get(args.analysis)
     try:
@@ -225,9 +266,10 @@ def _run(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         _say(f"workstation-batch: {exc}")
         return 2
+    conflict = check_run_options(args)
     missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        _say(f"workstation-batch: no such file or folder: {', '.join(missing)}")
+    if conflict or missing:
+        _say(f"workstation-batch: {conflict or 'no such file or folder: ' + ', '.join(missing)}")
         return 2
     add_safe_root(args.out)  # results are named by study UID and analysis: no patient data
     problem = _writable(args.out)
@@ -237,10 +279,17 @@ def _run(args: argparse.Namespace) -> int:
     for leftover in clean_stale(args.out):
         log.info("removed %s, left by an interrupted run", leftover)
     start = time.perf_counter()
-    found = scan(args.paths)
-    for problem_file in found.problems:
-        _say(f"skipped {problem_file.path.name}: {problem_file.reason} (in {problem_file.path.parent})")
-    studies = [s for s in found.studies if s.series]  # objects without images are no analysis's input
+    if args.pacs:
+        try:
+            studies = [study_for_run(args)]
+        except PacsError as exc:
+            _say(f"workstation-batch: {exc}")
+            return exc.exit_code
+    else:
+        found = scan(args.paths)
+        for problem_file in found.problems:
+            _say(f"skipped {problem_file.path.name}: {problem_file.reason} (in {problem_file.path.parent})")
+        studies = [s for s in found.studies if s.series]  # objects without images are no analysis's input
     if not studies:
         where = ", ".join(str(p) for p in args.paths)
         _say(f"workstation-batch: no DICOM studies found in {where} "
@@ -254,7 +303,13 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     for note in notes:
         _say(f"workstation-batch: {note}")
-    outcomes: list[StudyOutcome] = []
+    studies, kept = (studies, []) if args.redo else split_complete(args.analysis, studies, args.out, per_study)
+    if kept:
+        print(f"{len(kept)} of {len(kept) + len(studies)} studies already have a complete result in {args.out} "
+              "(same inputs and parameters): skipped", flush=True)
+    if args.queue:
+        return enqueue_studies(args.analysis, studies, args.out, per_study, args.device or "auto", args.priority)
+    outcomes: list[StudyOutcome] = list(kept)
     try:
         if args.dask:
             run_on_dask(args.analysis, studies, args.out, per_study, args.device, args.dask, outcomes)
@@ -263,12 +318,20 @@ def _run(args: argparse.Namespace) -> int:
             _run_local(args.analysis, studies, args.out, per_study, args.device, outcomes)
     except KeyboardInterrupt:
         print(redact(summary_table(outcomes)))
-        _say(f"workstation-batch: interrupted; {len(studies) - len(outcomes)} of {len(studies)} studies not run "
+        _say(f"workstation-batch: interrupted; {len(studies) + len(kept) - len(outcomes)} of "
+             f"{len(studies) + len(kept)} studies not run "
              "(the study being written was finished or undone)")
         return INTERRUPTED
     print(redact(summary_table(outcomes)))
     print(f"total {time.perf_counter() - start:.1f} s")
-    return 0 if all(o.ok for o in outcomes) else 1
+    ok = all(o.ok for o in outcomes)
+    if args.send_results:
+        try:
+            ok = send_results(args, outcomes) == 0 and ok
+        except PacsError as exc:
+            _say(f"workstation-batch: sending results: {exc}")
+            return exc.exit_code
+    return 0 if ok else 1
 
 
 def _describe_device(setting: Optional[str]) -> str:

@@ -2,9 +2,12 @@
 
 ``JobRunner.submit`` takes a function ``fn(backend, progress) -> result``.  It runs on
 a ``QThreadPool`` worker; ``progress(fraction, message)`` is forwarded to the GUI and
-raises :class:`~workstation.core.progress.Cancelled` once the user cancels.  A GPU
-error reruns ``fn`` on the CPU (the user is told once per job).  Results and errors
-arrive as Qt signals in the GUI thread.
+raises :class:`~workstation.core.progress.Cancelled` once the user cancels.  Partial
+results the work publishes (:func:`~workstation.core.progress.publish`) arrive as
+``Job.partial_ready``.  A GPU error reruns ``fn`` on the CPU (the user is told once per
+job).  Results and errors arrive as Qt signals in the GUI thread.  With a
+:class:`~workstation.jobs.app_queue.QueueService` every job is also a row of the
+persistent queue, and the service works queued batch jobs while none of these runs.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 import traceback
 from typing import Any, Callable, Optional
 
@@ -19,11 +23,16 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from workstation.compute.backend import Backend, get_backend, run_with_cpu_fallback
 from workstation.core.paths import FolderNotWritable
-from workstation.core.progress import Cancelled, ProgressFn
+from workstation.core.progress import Cancelled, Partial, ProgressFn, ProgressSink
+from workstation.core.redact import redact
+from workstation.jobs.app_queue import QueueService
+from workstation.jobs.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
 JobFn = Callable[[Backend, ProgressFn], Any]
+#: Seconds between progress writes to the queue row.
+ROW_PROGRESS_S = 0.5
 
 
 class JobState(enum.Enum):
@@ -43,9 +52,13 @@ class Job(QObject):
     cancelled = Signal()
     fell_back = Signal(str)
     state_changed = Signal(object)
+    partial_ready = Signal(object)  # a Partial, from the worker thread
 
-    def __init__(self, title: str, fn: JobFn, backend: Backend) -> None:
+    def __init__(self, title: str, fn: JobFn, backend: Backend, service: Optional[QueueService] = None) -> None:
         super().__init__()
+        self.service = service
+        self.row: Optional[int] = service.add(redact(title), backend.label) if service is not None else None
+        self._row_written = 0.0
         self.title = title
         self.fn = fn
         self.backend = backend
@@ -72,6 +85,10 @@ class Job(QObject):
 
     def _set_state(self, state: JobState) -> None:
         self.state = state
+        if self.service is not None and self.row is not None and self.finished:
+            used = self.used_backend.label if self.used_backend is not None else ""
+            self.service.finish(self.row, state.value, message=redact(" ".join(self.notices)),
+                                error=redact(self.error), device=used)
         self.state_changed.emit(state)
 
     def _progress(self, fraction: float, message: str) -> None:
@@ -79,6 +96,13 @@ class Job(QObject):
             raise Cancelled()
         self.fraction, self.message = fraction, message
         self.progressed.emit(fraction, message)
+        now = time.monotonic()
+        if self.service is not None and self.row is not None and now - self._row_written >= ROW_PROGRESS_S:
+            self._row_written = now
+            self.service.progress(self.row, fraction, redact(message))
+
+    def _partial(self, partial: Partial) -> None:
+        self.partial_ready.emit(partial)
 
     def _notify_fallback(self, message: str) -> None:
         self.notices.append(message)
@@ -90,8 +114,9 @@ class Job(QObject):
         try:
             if self._cancel.is_set():
                 raise Cancelled()
+            sink = ProgressSink(self._progress, self._partial)
             result, used = run_with_cpu_fallback(
-                lambda b: self.fn(b, self._progress), self.backend, notify=self._notify_fallback
+                lambda b: self.fn(b, sink), self.backend, notify=self._notify_fallback
             )
         except Cancelled:
             self._set_state(JobState.CANCELLED)
@@ -126,16 +151,39 @@ class _Runnable(QRunnable):
 
 
 class JobRunner(QObject):
-    """Submits jobs to a thread pool and keeps the list the job dock shows."""
+    """Submits jobs to a thread pool and keeps the list the job dock shows.
+
+    ``queue``: the persistent queue these jobs are rows of (and whose batch jobs this
+    process works while none of its own runs, with ``work_queue``); ``None`` keeps
+    nothing (tests, or a data folder that cannot be written).
+    """
 
     job_added = Signal(object)
 
-    def __init__(self, backend: Optional[Backend] = None, max_threads: int = 2) -> None:
+    def __init__(self, backend: Optional[Backend] = None, max_threads: int = 2, *, queue: Optional[JobQueue] = None,
+                 work_queue: bool = False) -> None:
         super().__init__()
         self._backend = backend
         self.pool = QThreadPool()
         self.pool.setMaxThreadCount(max_threads)
         self.jobs: list[Job] = []
+        self.service: Optional[QueueService] = None
+        if queue is not None:
+            self.service = QueueService(queue, work=work_queue, busy=self.busy, on_cancel=self._cancel_rows).start()
+
+    @property
+    def queue(self) -> Optional[JobQueue]:
+        """The persistent queue (``None`` when jobs are not kept)."""
+        return self.service.queue if self.service is not None else None
+
+    def busy(self) -> bool:
+        """Whether any of this process's own jobs is still to finish."""
+        return any(not job.finished for job in list(self.jobs))
+
+    def _cancel_rows(self, rows: set[int]) -> None:
+        for job in list(self.jobs):
+            if job.row in rows:
+                job.cancel()
 
     @property
     def backend(self) -> Backend:
@@ -150,13 +198,17 @@ class JobRunner(QObject):
         fn: JobFn,
         on_done: Optional[Callable[[Any], None]] = None,
         on_error: Optional[Callable[[str], None]] = None,
+        on_partial: Optional[Callable[[Partial], None]] = None,
     ) -> Job:
-        """Queue ``fn``; ``on_done(result)`` / ``on_error(message)`` run in the GUI thread."""
-        job = Job(title, fn, self.backend)
+        """Queue ``fn``; ``on_done(result)`` / ``on_error(message)`` / ``on_partial(partial)``
+        run in the GUI thread."""
+        job = Job(title, fn, self.backend, self.service)
         if on_done is not None:
             job.succeeded.connect(on_done)
         if on_error is not None:
             job.failed.connect(on_error)
+        if on_partial is not None:
+            job.partial_ready.connect(on_partial)
         self.jobs.append(job)
         self.job_added.emit(job)
         self.pool.start(_Runnable(job))
@@ -170,3 +222,12 @@ class JobRunner(QObject):
     def wait(self, timeout_ms: int = 30000) -> bool:
         """Block until all jobs finish (tests and shutdown only)."""
         return bool(self.pool.waitForDone(timeout_ms))
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Cancel and wait for this process's jobs, stop working the queue (a batch job
+        running is given back to it)."""
+        self.cancel_all()
+        self.wait(timeout_ms)
+        if self.service is not None:
+            self.service.stop(timeout_ms / 1000.0)
+            self.service = None

@@ -9,11 +9,17 @@ themselves finish even when Ctrl-C arrives during them (it is handled after).
 
 Staging folders carry the host and process ID of their writer: :func:`clean_stale`
 removes those whose writer no longer runs (killed with SIGKILL, or the machine lost
-power), and leftovers of older versions once they are an hour old.
+power), and leftovers of older versions once they are an hour old.  Before the first
+move the writer records the moves it is about to make (:data:`JOURNAL`, written
+atomically); a writer killed during the moves thus leaves a complete staged result
+and its journal, and :func:`clean_stale` finishes those moves instead of undoing
+them.  Either way, a killed writer leaves the study's previous files or all of its
+new ones, never a mixture.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -23,15 +29,16 @@ import socket
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Optional
 
 from workstation.core.crash import process_alive
 
 log = logging.getLogger(__name__)
 
 STAGING = ".staging-"
+#: The moves a commit is making, inside its staging folder (JSON list of file names, in order).
+JOURNAL = ".commit.json"
 #: Leftovers from writers of older versions (no host or PID in the name) are removed
 #: once this old.
 ORPHAN_AGE_S = 3600.0
@@ -79,6 +86,8 @@ def clean_stale(out_dir: Path) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
+            if entry.is_dir() and (entry / JOURNAL).is_file():
+                _roll_forward(entry, study)
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed.append(entry)
         if entries and not any(study.iterdir()):
@@ -87,23 +96,44 @@ def clean_stale(out_dir: Path) -> list[Path]:
     return removed
 
 
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) until the block ends, then raise ``KeyboardInterrupt``.
+def _roll_forward(staging: Path, target: Path) -> None:
+    """Finish the moves of a commit whose writer was killed during them."""
+    try:
+        names = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # a journal that cannot be read was never complete: the staging folder is undone
+    for name in names:
+        staged = staging / name
+        if isinstance(name, str) and "/" not in name and staged.is_file():
+            os.replace(staged, target / name)
+    log.info("completed a write into %s left unfinished by a killed writer", target)
+
+
+class WriteInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived while a study's files were moved in; all of them were (the write is complete)."""
+
+
+class HeldInterrupts:
+    """Holds Ctrl-C (SIGINT) between :meth:`hold` and :meth:`release`, which says whether it came.
 
     Only the main thread receives signals; elsewhere this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+
+    def __init__(self) -> None:
+        self._caught: list[int] = []
+        self._previous: Any = None
+        self._held = False
+
+    def hold(self) -> None:
+        if not self._held and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, lambda signum, frame: self._caught.append(signum))
+            self._held = True
+
+    def release(self) -> bool:
+        if self._held:
+            signal.signal(signal.SIGINT, self._previous)
+            self._held = False
+        return bool(self._caught)
 
 
 class StudyWrite:
@@ -120,6 +150,8 @@ class StudyWrite:
         self.staging: Optional[Path] = None
         self._moved: list[Path] = []
         self._saved: list[tuple[Path, Path]] = []
+        self._interrupts = HeldInterrupts()
+        self._committed = False
 
     def __enter__(self) -> "StudyWrite":
         self.created = not self.target.exists()
@@ -135,16 +167,22 @@ class StudyWrite:
         """Move ``files`` (inside :attr:`staging`) into the study folder; returns the new paths."""
         assert self.staging is not None
         finals = []
-        with interrupts_deferred():
-            for path in files:
-                final = self.target / path.name
-                if final.exists():
-                    saved = self.staging / f".previous-{path.name}"
-                    os.replace(final, saved)
-                    self._saved.append((saved, final))
-                os.replace(path, final)
-                self._moved.append(final)
-                finals.append(final)
+        journal = self.staging / JOURNAL
+        self._interrupts.hold()  # until the end of the block: the moves and the clean-up finish
+        scratch = self.staging / f"{JOURNAL}.tmp"
+        scratch.write_text(json.dumps([p.name for p in files]), encoding="utf-8")
+        os.replace(scratch, journal)  # from here on, a killed writer's result is completed, not undone
+        for path in files:
+            final = self.target / path.name
+            if final.exists():
+                saved = self.staging / f".previous-{path.name}"
+                os.replace(final, saved)
+                self._saved.append((saved, final))
+            os.replace(path, final)
+            self._moved.append(final)
+            finals.append(final)
+        journal.unlink()
+        self._committed = True
         return finals
 
     def _undo(self) -> None:
@@ -154,15 +192,17 @@ class StudyWrite:
             os.replace(saved, final)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is not None:
+        if exc_type is not None and not self._committed:
             try:
                 self._undo()
             except OSError:
                 log.warning("could not undo a failed write in %s", self.target, exc_info=True)
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
-        if exc_type is not None:
+        if exc_type is not None and not self._committed:
             self._remove_if_created()
+        if self._interrupts.release() and exc_type is None:
+            raise WriteInterrupted  # Ctrl-C came during the moves: they finished, now stop
 
     def _remove_if_created(self) -> None:
         if self.created:

@@ -8,7 +8,7 @@ only), resample linearly to the model spacing, normalise per the manifest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from numpy.typing import ArrayLike
 
@@ -61,19 +61,23 @@ def to_model_grid(array: Any, spacing: Sequence[float], direction: ArrayLike, sp
     return normalize(resampled, spec.normalization), grid
 
 
-def labels_to_study(prob: Any, grid: ModelGrid, ndimage: Any, *, method: str = "argmax") -> Any:
+def labels_to_study(prob: Any, grid: ModelGrid, ndimage: Any, *, method: str = "argmax",
+                    on_region: Optional[Callable[[Any, tuple[tuple[int, int], ...]], None]] = None) -> Any:
     """Class scores ``(K, *model_shape)`` -> ``uint8`` labels on the study grid (C order).
 
     ``method``: ``argmax`` of linearly resampled scores (smooth borders) or
     ``nearest`` (argmax on the model grid, then nearest-neighbour resampling).  The
     argmax is written straight through the reoriented view of the study-order array,
-    so no second full-size label array is made.
+    so no second full-size label array is made.  ``on_region(labels, region)``
+    (argmax only) is called as each slab of the study array gets its final labels;
+    ``region`` gives ``(start, stop)`` per study axis (z, y, x).
     """
     xp = array_module(prob)
     if method == "argmax":
         labels = xp.empty(study_shape(grid), dtype=xp.uint8)
+        done = None if on_region is None else lambda z0, z1: on_region(labels, study_region(grid, z0, z1))
         probabilities_to_labels(prob, grid.model_spacing, grid.oriented_spacing, grid.oriented_shape, ndimage,
-                                out=grid.reorient.apply(labels))
+                                out=grid.reorient.apply(labels), on_slab=done)
         return labels
     if method == "nearest":
         coarse = prob.argmax(0).astype("uint8")
@@ -90,3 +94,12 @@ def study_shape(grid: ModelGrid) -> tuple[int, int, int]:
         shape[source_axis] = grid.oriented_shape[k]
     return tuple(shape)  # type: ignore[return-value]
 
+
+
+def study_region(grid: ModelGrid, z0: int, z1: int) -> tuple[tuple[int, int], ...]:
+    """The study-array region ``(start, stop)`` per axis of oriented slices ``z0:z1``."""
+    shape = study_shape(grid)
+    region = [(0, n) for n in shape]
+    axis, n = grid.reorient.perm[0], grid.oriented_shape[0]
+    region[axis] = (n - z1, n - z0) if grid.reorient.flip[0] else (z0, z1)
+    return tuple(region)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -121,7 +121,8 @@ def resample(array: Any, spacing: Sequence[float], new_spacing: Sequence[float],
 
 def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Sequence[float],
                             shape: Sequence[int], ndimage: Any = None, *, slab: int | None = None,
-                            out: Any = None, workers: int | None = None) -> Any:
+                            out: Any = None, workers: int | None = None,
+                            on_slab: Optional[Callable[[int, int], None]] = None) -> Any:
     """Labels on a finer (or coarser) grid: argmax of linearly resampled class probabilities.
 
     Target voxel ``i`` samples the source at ``i * new_spacing / spacing`` (clipped to
@@ -151,6 +152,9 @@ def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Se
     workers
         NumPy only: slabs done at once in threads (default: the usable cores, at most 8),
         each with its own slab memory.  CuPy does one slab at a time.
+    on_slab
+        ``on_slab(z0, z1)`` once target slices ``z0:z1`` hold their final labels (from
+        the worker thread that filled them).
 
     Returns
     -------
@@ -172,6 +176,8 @@ def probabilities_to_labels(prob: Any, spacing: Sequence[float], new_spacing: Se
     def fill(z0: int) -> None:
         z1 = min(z0 + step, shape[0])
         labels[z0:z1] = plan.slab(z0, z1)
+        if on_slab is not None:
+            on_slab(z0, z1)
 
     n_threads = 1 if xp is not np else min(workers or usable_cores(), 8, len(starts))
     if n_threads <= 1:

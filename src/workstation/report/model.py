@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 import numpy as np
@@ -77,6 +78,14 @@ class ReportHeader:
         """The short identification repeated at the top of every page."""
         parts = [self.patient_name, f"ID {self.patient_id}" if self.patient_id else "", self.study_date]
         return "  |  ".join(p for p in parts if p) or "Patient unknown"
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The institution a report comes from: its name and, optionally, a logo image file."""
+
+    institution: str = ""
+    logo: Optional[Path] = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from typing import Any, Mapping, Optional, Sequence
 from xml.sax.saxutils import escape
 
 from workstation.core.provenance import Provenance
-from workstation.report.model import Block, Images, Notes, Paragraph, Plot, ReportHeader, ReportSection, Table
+from workstation.report.model import (
+    Block, Images, Letterhead, Notes, Paragraph, Plot, ReportHeader, ReportSection, Table,
+)
 
 DISCLAIMER = "Research software: not a medical device. Not for diagnostic use."
 _MARGIN_MM = 16.0
@@ -150,12 +152,40 @@ def _provenance(prov: Provenance, width: float, styles: dict[str, Any]) -> list[
                                                      key_columns=(0,))]
 
 
-def story(title: str, header: ReportHeader, sections: Sequence[ReportSection], width: float) -> list[Any]:
-    """The flowables of a report: title, header table, sections with their provenance."""
+def _letterhead(letterhead: Letterhead, width: float, styles: dict[str, Any]) -> list[Any]:
+    """The institution's logo (when its file can be read) beside its name."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image as RLImage
+    from reportlab.platypus import Table as RLTable
+    from reportlab.platypus import TableStyle
+
+    name = _p(letterhead.institution, styles["h2"])
+    if letterhead.logo is None:
+        return [name]
+    try:
+        from PIL import Image
+
+        with Image.open(letterhead.logo) as im:
+            w, h = im.size
+        height = 14 * mm
+        logo = RLImage(str(letterhead.logo), width=height * w / max(h, 1), height=height)
+    except Exception:  # noqa: BLE001 - a missing or unreadable logo must not cost the report
+        return [name]
+    table = RLTable([[logo, name]], colWidths=[logo.drawWidth + 4 * mm, width - logo.drawWidth - 4 * mm],
+                    hAlign="LEFT")
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return [table]
+
+
+def story(title: str, header: ReportHeader, sections: Sequence[ReportSection], width: float,
+          letterhead: Optional[Letterhead] = None) -> list[Any]:
+    """The flowables of a report: letterhead, title, header table, sections with their provenance."""
     from reportlab.platypus import Spacer
 
     styles = _styles()
-    out: list[Any] = [_p(title, styles["title"]),
+    out: list[Any] = _letterhead(letterhead, width, styles) if letterhead is not None and letterhead.institution \
+        else []
+    out += [_p(title, styles["title"]),
                       _table([list(r) for r in header.rows()], width, styles, heading=False, key_columns=(0, 2)),
                       Spacer(1, 6)]
     for section in sections:
@@ -167,7 +197,7 @@ def story(title: str, header: ReportHeader, sections: Sequence[ReportSection], w
     return out
 
 
-def _numbered_canvas(title: str, header: ReportHeader) -> type:
+def _numbered_canvas(title: str, header: ReportHeader, stamp: str = "", disclaimer: str = DISCLAIMER) -> type:
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
@@ -201,15 +231,24 @@ def _numbered_canvas(title: str, header: ReportHeader) -> type:
             self.line(m, h - 10.5 * mm, w - m, h - 10.5 * mm)
             self.line(m, 12 * mm, w - m, 12 * mm)
             self.setFont("Helvetica-Oblique", 7.5)
-            self.drawString(m, 8 * mm, DISCLAIMER)
+            self.drawString(m, 8 * mm, disclaimer)
             self.setFont("Helvetica", 7.5)
             self.drawRightString(w - m, 8 * mm, f"Page {self._pageNumber} of {total}")
+            if stamp:  # the state of an unsigned report, on every page
+                self.setFont("Helvetica-Bold", 9)
+                self.setFillColorRGB(0.75, 0.1, 0.1)
+                self.drawCentredString(w / 2, h - 9 * mm, stamp)
 
     return NumberedCanvas
 
 
-def write_pdf(path: str | Path, title: str, header: ReportHeader, sections: Sequence[ReportSection]) -> Path:
-    """Write a report of ``sections`` under ``header`` to ``path`` (A4) and return the path."""
+def write_pdf(path: str | Path, title: str, header: ReportHeader, sections: Sequence[ReportSection], *,
+              letterhead: Optional[Letterhead] = None, stamp: str = "", disclaimer: str = DISCLAIMER) -> Path:
+    """Write a report of ``sections`` under ``header`` to ``path`` (A4) and return the path.
+
+    ``letterhead`` puts the institution's name and logo above the title; ``stamp`` (the
+    state of an unsigned report) is printed at the top of every page.
+    """
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
@@ -219,5 +258,6 @@ def write_pdf(path: str | Path, title: str, header: ReportHeader, sections: Sequ
     margin = _MARGIN_MM * mm
     doc = SimpleDocTemplate(str(path), pagesize=A4, title=title, author="Workstation", leftMargin=margin,
                             rightMargin=margin, topMargin=margin, bottomMargin=margin + 4 * mm)
-    doc.build(story(title, header, sections, A4[0] - 2 * margin), canvasmaker=_numbered_canvas(title, header))
+    doc.build(story(title, header, sections, A4[0] - 2 * margin, letterhead),
+              canvasmaker=_numbered_canvas(title, header, stamp, disclaimer))
     return path

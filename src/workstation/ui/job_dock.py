@@ -1,4 +1,9 @@
-"""The job dock: every background job with its progress, state, errors and a Cancel button."""
+"""The job dock: this window's jobs with progress, state, errors and Cancel, then the queue.
+
+The upper list holds the jobs this window runs (live progress); below it, when the
+runner keeps a persistent queue, :class:`~workstation.ui.queue_view.QueueView` lists
+every other job of the queue: queued, running in a worker, done, failed, cancelled.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from workstation.jobs.runner import Job, JobRunner, JobState
+from workstation.ui.queue_view import QueueView
+
+ERROR_COLOUR = "#ff7b72"  # both read at 4.5:1 or more on the dark and the high-contrast windows
+NOTICE_COLOUR = "#e3b341"
 
 
 class JobRow(QFrame):
@@ -58,6 +68,7 @@ class JobRow(QFrame):
         job.state_changed.connect(self._on_state)
         job.failed.connect(self._on_failed)
         job.fell_back.connect(self._on_fell_back)
+        self._on_progress(job.fraction, job.message)  # what it reported before this row existed
         self._on_state(job.state)
 
     def _cancel(self) -> None:
@@ -82,16 +93,16 @@ class JobRow(QFrame):
 
     def _on_failed(self, error: str) -> None:
         self.message.setText(error)
-        self.message.setStyleSheet("color: #ff7b72")
+        self.message.setStyleSheet(f"color: {ERROR_COLOUR}")
 
     def _on_fell_back(self, notice: str) -> None:
         self._notice = notice
         self.message.setText(notice)
-        self.message.setStyleSheet("color: #e3b341")
+        self.message.setStyleSheet(f"color: {NOTICE_COLOUR}")
 
 
 class JobDock(QDockWidget):
-    """Lists the jobs of a :class:`JobRunner`, newest first."""
+    """Lists the jobs of a :class:`JobRunner`, newest first, and the queue's other jobs."""
 
     gpu_fallback = Signal(str)  # first CPU fallback notice, for a one-time message
 
@@ -110,7 +121,18 @@ class JobDock(QDockWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setWidget(scroll)
+        self.queue_view: Optional[QueueView] = None
+        if runner.queue is None:
+            self.setWidget(scroll)
+        else:
+            self.queue_view = QueueView(runner.queue, lambda: {j.row for j in runner.jobs if j.row is not None})
+            scroll.setMinimumHeight(120)  # one job row whole
+            splitter = QSplitter(Qt.Orientation.Vertical)
+            splitter.addWidget(scroll)
+            splitter.addWidget(self.queue_view)
+            splitter.setStretchFactor(0, 2)
+            splitter.setStretchFactor(1, 3)
+            self.setWidget(splitter)
         runner.job_added.connect(self.add_job)
         for job in runner.jobs:
             self.add_job(job)

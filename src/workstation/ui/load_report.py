@@ -40,9 +40,11 @@ class LoadReportDock(QDockWidget):
         before = self.n_rows
         for problem in getattr(result, "problems", []):
             self.add_row(str(problem.path), problem.reason)
+        from workstation.io.dicom_images import reading_issues
+
         for study in getattr(result, "studies", []):
             for series in study.series:
-                for issue in series.issues:
+                for issue in reading_issues(series):
                     self.add_row(f"series {series.label or series.uid}", issue)
         added = self.n_rows - before
         if added:

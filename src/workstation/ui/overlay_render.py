@@ -3,11 +3,14 @@
 Label overlays use their colour table and opacity (label 0 and hidden labels are
 transparent); scalar overlays go through a colour map between ``vmin`` and ``vmax``
 with NaN transparent.  Overlays are composited in the order given ("over" operator).
+:data:`RASTER` maps each raster overlay type to its renderer (another kind is added
+with :func:`workstation.ui.overlay_layers.register_raster`); overlays of other types
+(vector overlays) are left to the vector painters.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,6 +19,7 @@ from workstation.core.overlays import LabelOverlay, Overlay, ScalarOverlay
 from workstation.ui.colormaps import colormap_lut
 
 SliceFn = Callable[[NDArray[np.generic]], NDArray[np.generic]]
+RasterFn = Callable[[Any, SliceFn], NDArray[np.float32]]
 
 
 def label_rgba(labels: NDArray[np.integer], overlay: LabelOverlay) -> NDArray[np.float32]:
@@ -44,7 +48,8 @@ def scalar_rgba(values: NDArray[np.floating], overlay: ScalarOverlay) -> NDArray
     idx = np.rint(t * (len(lut) - 1)).astype(np.intp)
     out = np.empty(v.shape + (4,), dtype=np.float32)
     out[..., :3] = lut[idx]
-    out[..., 3] = np.where(finite, float(overlay.opacity), 0.0)
+    shown = finite if overlay.transparent_below is None else finite & (v >= overlay.transparent_below)
+    out[..., 3] = np.where(shown, float(overlay.opacity), 0.0)
     return out
 
 
@@ -63,21 +68,21 @@ def composite(layers: Iterable[NDArray[np.float32]], shape: tuple[int, int]) -> 
     return out
 
 
+RASTER: dict[type, RasterFn] = {
+    LabelOverlay: lambda o, cut: label_rgba(np.asarray(cut(o.labels)), o),
+    ScalarOverlay: lambda o, cut: scalar_rgba(np.asarray(cut(o.values)), o),
+}
+
+
 def render_overlays(
     overlays: Iterable[Overlay], take_slice: SliceFn, shape: tuple[int, int]
 ) -> NDArray[np.uint8] | None:
-    """RGBA uint8 image of all ``overlays`` on one slice, or ``None`` when there are none.
+    """RGBA uint8 image of the raster ``overlays`` on one slice, or ``None`` when there are none.
 
-    ``take_slice`` cuts the displayed 2D plane out of a 3D overlay array.
+    ``take_slice`` cuts the displayed 2D plane out of a 3D overlay array.  Overlays with
+    no raster renderer (vector overlays) are skipped.
     """
-    layers = []
-    for overlay in overlays:
-        if isinstance(overlay, LabelOverlay):
-            layers.append(label_rgba(np.asarray(take_slice(overlay.labels)), overlay))
-        elif isinstance(overlay, ScalarOverlay):
-            layers.append(scalar_rgba(np.asarray(take_slice(overlay.values)), overlay))
-        else:
-            raise TypeError(f"no 2D renderer for overlay type {type(overlay).__name__}")
+    layers = [RASTER[type(o)](o, take_slice) for o in overlays if type(o) in RASTER]
     if not layers:
         return None
     return composite(layers, shape)

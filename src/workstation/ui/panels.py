@@ -4,6 +4,10 @@ Each registered analysis names its panel as ``"module:Class"``.  The class is im
 and instantiated with the :class:`ViewerContext` the first time its menu entry is
 chosen, and wrapped in a dock (unless it already is one).  A broken analysis or panel
 shows an error entry and a message; the application keeps running.
+
+Docks fit a 1366x768 screen: each panel sits in a scroll area (its own minimum size
+never becomes the window's), analysis docks share one tabbed place on the right, and
+View > Analysis panels shows or hides each of them.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMenu, QMessageBox, QScrollArea, QWidget
 
 from workstation.analyses import registry
 from workstation.analyses.panel_api import ViewerContext
 
 log = logging.getLogger(__name__)
+#: Smallest size of an analysis dock; its panel scrolls inside.
+DOCK_MIN = (260, 180)
 
 
 def load_panel_class(spec: str) -> type:
@@ -43,12 +49,15 @@ class AnalysisDocks:
         context: ViewerContext,
         menu: QMenu,
         report_error: Optional[Callable[[str, str], None]] = None,
+        view_menu: Optional[QMenu] = None,
     ) -> None:
         self.window, self.context, self.menu = window, context, menu
+        self.view_menu = view_menu
         self.report_error = report_error or self._message_box
         self.docks: dict[str, QDockWidget] = {}
         self.errors: dict[str, str] = {}
         self.actions: dict[str, QAction] = {}
+        self.toggles: dict[str, QAction] = {}
         self.build_menu()
 
     def build_menu(self) -> None:
@@ -71,7 +80,28 @@ class AnalysisDocks:
                 action.setShortcut(f"Ctrl+Shift+{i + 1}")
             action.triggered.connect(lambda _=False, n=name: self.show(n))
             self.actions[name] = action
+            self._add_toggle(name, title)
 
+    def _add_toggle(self, name: str, title: str) -> None:
+        """A View-menu entry that shows (creating) or hides the analysis dock."""
+        if self.view_menu is None:
+            return
+        toggle = self.view_menu.addAction(f"{title} panel")
+        toggle.setCheckable(True)
+        toggle.setObjectName(f"view_analysis_{name}")
+        toggle.triggered.connect(lambda checked, n=name: self.show(n) if checked else self.hide(n))
+        self.toggles[name] = toggle
+
+    def panel(self, name: str) -> Optional[QWidget]:
+        """The panel widget of analysis ``name`` (inside its dock's scroll area), if created."""
+        dock = self.docks.get(name)
+        inner = dock.widget() if dock is not None else None
+        return inner.widget() if isinstance(inner, QScrollArea) else inner
+
+    def hide(self, name: str) -> None:
+        dock = self.docks.get(name)
+        if dock is not None:
+            dock.hide()
     def _mark_broken(self, name: str, title: str, error: str) -> None:
         log.error("analysis %s unavailable: %s", name, error)
         self.errors[name] = error
@@ -103,17 +133,36 @@ class AnalysisDocks:
                 self._mark_broken(name, analysis.title, error)
                 self.report_error(f"{analysis.title} is unavailable", error)
                 return None
-            if isinstance(widget, QDockWidget):
-                dock = widget
-            else:
-                dock = QDockWidget(analysis.title, self.window)
-                dock.setWidget(widget)
+            dock = self._dock(analysis.title, widget)
             dock.setObjectName(f"analysis_dock_{name}")
             dock.setAccessibleName(analysis.title)
+            others = [d for d in self.docks.values() if not d.isFloating()]
             self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            if others:
+                self.window.tabifyDockWidget(others[-1], dock)
             self.docks[name] = dock
+            toggle = self.toggles.get(name)
+            if toggle is not None:
+                dock.visibilityChanged.connect(lambda _v, t=toggle, d=dock: t.setChecked(not d.isHidden()))
         dock.show()
         dock.raise_()
+        toggle = self.toggles.get(name)
+        if toggle is not None:
+            toggle.setChecked(True)
+        return dock
+
+    def _dock(self, title: str, widget: QWidget) -> QDockWidget:
+        """A dock holding ``widget`` in a scroll area, so that its size never sets the window's."""
+        dock = widget if isinstance(widget, QDockWidget) else QDockWidget(title, self.window)
+        inner = dock.widget() if isinstance(widget, QDockWidget) else widget
+        if inner is not None and not isinstance(inner, QScrollArea):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setAccessibleName(f"{title} panel")
+            scroll.setWidget(inner)
+            dock.setWidget(scroll)
+        dock.setMinimumSize(*DOCK_MIN)
         return dock
 
     def _message_box(self, title: str, text: str) -> None:

@@ -18,6 +18,7 @@ from workstation.analyses.panel_api import ViewerContext
 from workstation.compute.backend import Backend
 from workstation.core.progress import ProgressFn
 from workstation.core.study import NonImageObject, Series, Study
+from workstation.io.dicom_images import reading_issues
 from workstation.ui.thumbnails import SIZE, thumbnails
 
 SERIES_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -46,6 +47,13 @@ class StudyBrowser(QDockWidget):
         self._object_items: dict[str, QTreeWidgetItem] = {}
         self._entries: dict[str, tuple[Study, Series]] = {}
 
+    def studies(self) -> list[Study]:
+        """Every study listed (each once), in the order found."""
+        seen: dict[str, Study] = {}
+        for study, _series in self._entries.values():
+            seen.setdefault(study.uid, study)
+        return list(seen.values())
+
     def series_item(self, uid: str) -> QTreeWidgetItem:
         return self._series_items[uid]
 
@@ -70,8 +78,9 @@ class StudyBrowser(QDockWidget):
                 for series in study.series:
                     item = QTreeWidgetItem([series.label or series.uid, str(series.n_frames), ""])
                     item.setData(0, SERIES_ROLE, series.uid)
-                    if series.issues:
-                        item.setToolTip(0, "\n".join(series.issues))
+                    issues = reading_issues(series)
+                    if issues:
+                        item.setToolTip(0, "\n".join(issues))
                     study_item.addChild(item)
                     self._series_items[series.uid] = item
                     self._entries[series.uid] = (study, series)

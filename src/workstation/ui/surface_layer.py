@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from vispy import scene
 from vispy.geometry import MeshData
 
-from workstation.core.overlays import LabelOverlay
+from workstation.core.overlays import ContourOverlay, LabelOverlay
 from workstation.ui.surfaces import label_boxes, label_surface
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,9 @@ class SurfaceLayer(QObject):
         if self.spacing is None:
             return
         current = {k: o for k, o in overlays.items() if isinstance(o, LabelOverlay) and o.show_in_3d}
+        for key, overlay in overlays.items():  # structures: each label layer meshed like a label overlay
+            if isinstance(overlay, ContourOverlay) and overlay.show_in_3d:
+                current.update({f"{key}#{i}": layer for i, layer in enumerate(overlay.label_overlays())})
         for key in [k for k in self._sources if k not in current]:
             self._drop(key)
         for key, overlay in current.items():

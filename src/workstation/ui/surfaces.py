@@ -121,3 +121,26 @@ def surface_area_mm2(verts: NDArray[np.floating], faces: NDArray[np.integer]) ->
     """Total triangle area of a mesh, mm^2."""
     a, b, c = (verts[faces[:, i]].astype(np.float64) for i in range(3))
     return float(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum())
+
+
+def iso_surface(data: NDArray[np.generic], level: float, spacing: tuple[float, float, float],
+                step: int = 1) -> Optional[Surface]:
+    """Mesh of the ``level`` iso-surface of a ``(z, y, x)`` grid: ``(verts_mm zyx, faces)`` or ``None``.
+
+    ``spacing`` is the grid's voxel size in mm; ``step`` > 1 samples every ``step``-th
+    voxel (coarser, faster).  The grid is padded with its minimum so surfaces touching
+    its edge close.  ``None`` when no voxel reaches ``level``.
+    """
+    from skimage.measure import marching_cubes
+
+    grid = np.asarray(data, dtype=np.float32)
+    lo, hi = float(grid.min(initial=0.0)), float(grid.max(initial=0.0))
+    if not lo < level < hi:
+        return None
+    grid = np.pad(grid, 1, mode="constant", constant_values=lo)
+    verts, faces, _normals, _values = marching_cubes(grid, level, spacing=spacing, step_size=max(1, int(step)),
+                                                     allow_degenerate=False)
+    if len(faces) == 0:
+        return None
+    verts = verts - np.asarray(spacing, dtype=np.float64)  # undo the padding
+    return verts.astype(np.float32), faces.astype(np.int32)

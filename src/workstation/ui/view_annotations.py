@@ -1,11 +1,17 @@
-"""Text drawn over a 2D view in screen space: orientation letters, slice, window, readout."""
+"""Text drawn over a 2D view in screen space: orientation letters, slice, window, readout.
+
+Its size follows the application's font (the system setting), so a reader who enlarges
+the desktop font gets larger overlay text too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QPainter
+
+from workstation.ui.theme import scaled_font
 
 ORIENTATION_COLOR = QColor(255, 200, 60)
 INFO_COLOR = QColor(225, 225, 225)
@@ -34,10 +40,7 @@ def _text(painter: QPainter, rect: QRect, flags: int, text: str, color: QColor) 
 def paint_annotations(painter: QPainter, viewport: QRect, notes: Annotations) -> None:
     """Paint ``notes`` in viewport pixel coordinates (the painter must be untransformed)."""
     painter.save()
-    font = QFont("Sans")
-    font.setPixelSize(13)
-    font.setBold(True)
-    painter.setFont(font)
+    painter.setFont(scaled_font(1.1, bold=True))
     margin = 6
     r = viewport.adjusted(margin, margin, -margin, -margin)
     v, h = Qt.AlignmentFlag.AlignVCenter, Qt.AlignmentFlag.AlignHCenter
@@ -48,9 +51,7 @@ def paint_annotations(painter: QPainter, viewport: QRect, notes: Annotations) ->
     _text(painter, r, int(right | v), e.get("right", ""), ORIENTATION_COLOR)
     _text(painter, r, int(top | h), e.get("top", ""), ORIENTATION_COLOR)
     _text(painter, r, int(bottom | h), e.get("bottom", ""), ORIENTATION_COLOR)
-    font.setBold(False)
-    font.setPixelSize(12)
-    painter.setFont(font)
+    painter.setFont(scaled_font(1.0))
     _text(painter, r, int(left | top), notes.top_left, INFO_COLOR)
     _text(painter, r, int(left | bottom), notes.bottom_left, INFO_COLOR)
     _text(painter, r, int(right | top), notes.top_right, INFO_COLOR)

@@ -16,7 +16,7 @@ import numpy as np
 from workstation.analyses.base import InputError
 from workstation.analyses.calcium.arteries import estimate_aortic_root
 from workstation.analyses.calcium.kernel import lesion_voxels, slice_lesions
-from workstation.analyses.calcium.mesa import normalise_sex
+from workstation.analyses.calcium.mesa import normalise_race, normalise_sex
 from workstation.analyses.calcium.params import CalciumParams
 from workstation.analyses.calcium.result import CalciumResult
 from workstation.analyses.calcium.scoring import build_lesions
@@ -71,10 +71,17 @@ def check_values(hu: Any, meta: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _demographics(volume: Volume, params: CalciumParams) -> tuple[Optional[float], Optional[str]]:
+def _demographics(volume: Volume, params: CalciumParams) -> tuple[Optional[float], Optional[str], Optional[str], str]:
+    """Age (y), sex, MESA race and where the race came from: the parameters win over the header."""
     age = params.age if params.age is not None else volume.meta.get("patient_age_years")
     sex = params.sex if params.sex is not None else volume.meta.get("patient_sex")
-    return (float(age) if age is not None else None), normalise_sex(sex)
+    race: Optional[str] = params.race
+    if race is not None:
+        source = "parameter"
+    else:
+        race = normalise_race(volume.meta.get("patient_ethnic_group"))
+        source = "header (Ethnic Group)" if race else ""
+    return (float(age) if age is not None else None), normalise_sex(sex), race, source
 
 
 def _on_device(backend: Backend, array: Any) -> Any:
@@ -118,7 +125,7 @@ def run(
     lesions, lesion_of_label, excluded = build_lesions(table, volume.spacing, volume.index_to_patient, params, root)
     voxel_index, voxel_lesion = lesion_voxels(backend, table, lesion_of_label)
     del hu, table
-    age, sex = _demographics(volume, params)
+    age, sex, race, race_source = _demographics(volume, params)
     report(progress, 1.0, "Done")
     meta = volume.meta
     return CalciumResult(
@@ -130,7 +137,8 @@ def run(
         voxel_lesion=voxel_lesion,
         age=age,
         sex=sex,
-        race=params.race,
+        race=race,
+        race_source=race_source,
         device=backend.label,
         warnings=tuple(warnings),
         excluded_components=excluded,

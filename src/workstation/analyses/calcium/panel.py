@@ -23,8 +23,8 @@ from workstation.analyses.calcium.mesa import normalise_sex
 from workstation.analyses.calcium.panel_tables import ARTERY_CHOICES, ArteryTable, LesionTable
 from workstation.analyses.calcium.params import CalciumParams
 from workstation.analyses.calcium.prepare import with_study_facts
-from workstation.analyses.calcium.report import WEIGHT_COLORS
-from workstation.analyses.calcium.result import CalciumResult
+from workstation.analyses.calcium.report import WEIGHT_COLORS, chd_risk_text, key_slice, percentile_text
+from workstation.analyses.calcium.result import DECISION_SUPPORT, RISK_FACTOR_PARAMS, CalciumResult
 from workstation.analyses.panel_api import PanelExport, ViewerContext
 from workstation.analyses.panel_controls import ParamControls
 from workstation.core.overlays import LabelOverlay
@@ -33,6 +33,8 @@ from workstation.core.volume import Volume
 OVERLAY_KEY = "calcium"
 WEIGHT_NAMES = {1: "130-199 HU", 2: "200-299 HU", 3: "300-399 HU", 4: ">= 400 HU"}
 RISK_COLORS = {"0": "#2e7d32", "1-10": "#689f38", "11-100": "#f9a825", "101-400": "#ef6c00", ">400": "#c62828"}
+#: The badge text of each risk colour: whichever of black and white reads at 4.5:1 or more on it.
+RISK_TEXT = {"0": "#ffffff", "1-10": "#000000", "11-100": "#000000", "101-400": "#000000", ">400": "#ffffff"}
 CONTROLS = ("threshold_hu", "min_area_mm2", "mass_calibration", "volume_method", "auto_exclude", "age", "sex", "race")
 EXPORT = ("report", "json")
 
@@ -64,12 +66,27 @@ class CalciumPanel(QWidget, PanelExport):
         self.race.currentTextChanged.connect(self._on_demographics)
         params_box = QGroupBox("Parameters")
         params_box.setLayout(c.form)
+        self.factors: ParamControls[CalciumParams] = ParamControls(CalciumParams, RISK_FACTOR_PARAMS)
+        self.factors.on_change(self._on_demographics)
+        self.factors_box = QGroupBox("10-year CHD risk factors (MESA)")
+        self.factors_box.setCheckable(True)
+        self.factors_box.setChecked(False)  # folded away until wanted
+        factors_body = QWidget()
+        factors_body.setLayout(self.factors.form)
+        factors_body.setVisible(False)
+        self.factors_box.toggled.connect(factors_body.setVisible)
+        box_layout = QVBoxLayout(self.factors_box)
+        box_layout.addWidget(factors_body)
         self.run_button = QPushButton("Score calcium")
         self.run_button.clicked.connect(self.start)
         self.status = QLabel("Load a non-contrast CT, then score.")
         self.status.setWordWrap(True)
         self.risk_badge = QLabel("-")
         self.percentile_label = QLabel("Percentile: -")
+        self.percentile_label.setWordWrap(True)
+        self.chd_label = QLabel("")
+        self.chd_label.setWordWrap(True)
+        self.chd_label.setToolTip(DECISION_SUPPORT)
         self.totals_label = QLabel("")
         self.trend_label = QLabel("")
         self.trend_label.setWordWrap(True)
@@ -91,12 +108,14 @@ class CalciumPanel(QWidget, PanelExport):
         export_row.addWidget(self.choose_button)
         layout = QVBoxLayout(self)
         layout.addWidget(params_box)
+        layout.addWidget(self.factors_box)
         layout.addWidget(self.run_button)
         layout.addWidget(self.status)
         badges = QHBoxLayout()
         badges.addWidget(self.risk_badge)
-        badges.addWidget(self.percentile_label)
+        badges.addWidget(self.percentile_label, stretch=1)
         layout.addLayout(badges)
+        layout.addWidget(self.chd_label)
         layout.addWidget(self.totals_label)
         layout.addWidget(self.trend_label)
         layout.addWidget(self.artery_table)
@@ -129,14 +148,18 @@ class CalciumPanel(QWidget, PanelExport):
             self.risk_badge.setText("-")
             self.risk_badge.setStyleSheet("")
             self.percentile_label.setText("Percentile: -")
+            self.chd_label.setText("")
             self.totals_label.setText("")
             self.trend_label.setText("")
             return
         self.risk_badge.setText(f" {r.risk_category}  {r.cac_drs} ")
         self.risk_badge.setStyleSheet(
-            f"background:{RISK_COLORS[r.risk_category]}; color:white; font-weight:bold; border-radius:4px")
-        pct = r.percentile
-        self.percentile_label.setText("Percentile: n/a" if pct is None else f"MESA percentile: {pct:.0f}")
+            f"background:{RISK_COLORS[r.risk_category]}; color:{RISK_TEXT[r.risk_category]}; font-weight:bold; "
+            "border-radius:4px")
+        self.percentile_label.setText(f"MESA percentile: {percentile_text(r)}")
+        with_cac, without_cac = chd_risk_text(r)
+        self.chd_label.setText(f"10-year CHD risk (MESA): with CAC {with_cac}   without CAC {without_cac}"
+                               if without_cac != "n/a" else f"10-year CHD risk (MESA): {with_cac}")
         self.totals_label.setText(
             f"Agatston {r.agatston_total:.1f}   Volume {r.volume_mm3_total:.1f} mm³   Mass {r.mass_mg_total:.2f} mg")
         self.trend_label.setText(self._trend_text(r))
@@ -162,7 +185,8 @@ class CalciumPanel(QWidget, PanelExport):
     # -- view -> model --------------------------------------------------------------
     def params(self) -> CalciumParams:
         overrides = dict(self.result.params.artery_overrides) if self.result is not None else {}
-        return self.controls.params(artery_overrides=overrides)
+        factors = {name: self.factors.value(name) for name in RISK_FACTOR_PARAMS}
+        return self.controls.params(artery_overrides=overrides, **factors)
 
     def start(self) -> None:
         """Score the loaded CT in a background job."""
@@ -192,7 +216,7 @@ class CalciumPanel(QWidget, PanelExport):
         if self.result is None:
             return
         p = self.params()
-        self.result = self.result.with_patient(p.age, p.sex, p.race)
+        self.result = self.result.with_patient(p.age, p.sex, p.race if p.race is not None else self.result.race, p)
         self._show()
 
     def assign(self, lesion_id: int, artery: str) -> None:
@@ -214,7 +238,7 @@ class CalciumPanel(QWidget, PanelExport):
         if self.result is None or not 0 <= row < len(self.result.lesions):
             return
         les = self.result.lesions[row]
-        z = min(les.slice_indices, key=lambda s: abs(s - les.centroid_index[0]))
+        z = key_slice(les)  # the slice of its key image: the table's numbers are 1-based, as the viewer's
         self.context.focus((z, int(round(les.centroid_index[1])), int(round(les.centroid_index[2]))))
 
     # -- export ---------------------------------------------------------------------

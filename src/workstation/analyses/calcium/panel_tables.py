@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QHeaderView, QSizePolicy, QTableWidget, QTableWidgetItem, QWidget,
+)
 
 from workstation.analyses.calcium.params import ARTERIES, NOT_CORONARY
 from workstation.analyses.calcium.result import CalciumResult
@@ -29,6 +31,7 @@ class LesionTable(QTableWidget):
         super().__init__(0, len(LESION_COLUMNS), parent)
         self._on_artery = on_artery
         self.setHorizontalHeaderLabels(list(LESION_COLUMNS))
+        self.setAccessibleName("Calcified lesions")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.verticalHeader().setVisible(False)
@@ -41,9 +44,7 @@ class LesionTable(QTableWidget):
             return
         self.setRowCount(len(result.lesions))
         for row, les in enumerate(result.lesions):
-            slices = f"{min(les.slice_indices)}" if len(les.slice_indices) == 1 else (
-                f"{min(les.slice_indices)}-{max(les.slice_indices)}")
-            values = (str(les.id), slices, f"{les.area_mm2:.1f}", f"{les.peak_hu:.0f}", str(les.weight),
+            values = (str(les.id), les.slices_text(), f"{les.area_mm2:.1f}", f"{les.peak_hu:.0f}", str(les.weight),
                       f"{les.agatston:.1f}", f"{les.volume_mm3:.1f}", f"{les.mass_mg:.2f}")
             for col, text in enumerate(values):
                 self.setItem(row, col, _item(text))
@@ -64,14 +65,24 @@ class LesionTable(QTableWidget):
 
 
 class ArteryTable(QTableWidget):
-    """Totals per artery and overall."""
+    """Totals per artery and overall; as tall as its rows, so the totals row is always seen."""
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(len(ARTERIES) + 1, 4, parent)
         self.setHorizontalHeaderLabels(["Artery", "Agatston", "Volume mm³", "Mass mg"])
+        self.setAccessibleName("Calcium totals per artery")
         self.verticalHeader().setVisible(False)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.fit_rows()
+
+    def fit_rows(self) -> None:
+        """Fix the height to the header and every row (the font sets the row height)."""
+        self.resizeRowsToContents()
+        rows = sum(self.rowHeight(r) for r in range(self.rowCount()))
+        self.setFixedHeight(self.horizontalHeader().sizeHint().height() + rows + 2 * self.frameWidth() + 2)
 
     def show_result(self, result: Optional[CalciumResult]) -> None:
         per = result.per_artery() if result is not None else {a: None for a in ARTERIES}
@@ -83,6 +94,7 @@ class ArteryTable(QTableWidget):
             self.setItem(r, 0, QTableWidgetItem(name))
             for c, key, fmt in ((1, "agatston", "{:.1f}"), (2, "volume_mm3", "{:.1f}"), (3, "mass_mg", "{:.2f}")):
                 self.setItem(r, c, _item("-" if v is None else fmt.format(v[key])))
+        self.fit_rows()
 
     def total_text(self, artery: str, column: int = 1) -> str:
         for r in range(self.rowCount()):

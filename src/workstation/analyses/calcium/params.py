@@ -40,8 +40,15 @@ class CalciumParams(Params):
     aortic_root_mm
         Aortic root (x, y, z mm, LPS); ``None``: estimated from the image.
     age, sex, race
-        For the MESA percentile; ``None`` takes age/sex from the image header.
-        ``race`` is one of white, black, hispanic, chinese (``None``: the average).
+        For the MESA percentile and CHD risk; ``None`` takes them from the image header
+        (PatientAge or birth date, PatientSex, Ethnic Group where it names one of MESA's
+        four groups: white, black, hispanic, chinese).
+    total_cholesterol, hdl, sbp, bp_medication, lipid_medication, smoker, diabetes, family_history
+        Risk factors of the MESA 10-year CHD risk equation (mg/dL, mg/dL, mmHg, yes/no);
+        ``None``: not given (no risk is computed).  The bounds are plausibility checks
+        of what is typed, not the equation's validity range.
+    known_chd
+        The patient has known coronary heart disease: the MESA equation does not apply.
     artery_overrides
         Lesion id -> artery chosen by the user; wins over the suggestion.
     """
@@ -59,7 +66,18 @@ class CalciumParams(Params):
     aortic_root_mm: Optional[tuple[float, float, float]] = param(None, unit="mm", panel=False)
     age: Optional[float] = param(None, unit="y", lo=0.0, hi=120.0, label="Age", step=1.0)
     sex: Optional[str] = param(None, choices=("M", "F"), label="Sex")
-    race: Optional[str] = param(None, choices=RACES, label="Race")
+    race: Optional[str] = param(None, choices=RACES, label="Race", doc="MESA covers only these four groups")
+    total_cholesterol: Optional[float] = param(None, unit="mg/dL", lo=50.0, hi=600.0, label="Total cholesterol",
+                                               step=1.0)
+    hdl: Optional[float] = param(None, unit="mg/dL", lo=5.0, hi=200.0, label="HDL cholesterol", step=1.0)
+    sbp: Optional[float] = param(None, unit="mmHg", lo=60.0, hi=300.0, label="Systolic BP", step=1.0)
+    bp_medication: Optional[bool] = param(None, label="On BP medication")
+    lipid_medication: Optional[bool] = param(None, label="On lipid medication")
+    smoker: Optional[bool] = param(None, label="Current smoker")
+    diabetes: Optional[bool] = param(None, label="Diabetes")
+    family_history: Optional[bool] = param(None, label="Family history of heart attack",
+                                           doc="heart attack in a first-degree relative")
+    known_chd: bool = param(False, label="Known CHD (risk equation not applicable)")
     artery_overrides: Mapping[int, str] = param(default_factory=dict, panel=False)
 
     def __post_init__(self) -> None:

@@ -1,4 +1,5 @@
-"""The result of calcium scoring: lesions, totals per artery, risk and percentile."""
+"""The result of calcium scoring: lesions, totals per artery, risk category, MESA
+percentile and MESA 10-year CHD risk."""
 
 from __future__ import annotations
 
@@ -8,10 +9,20 @@ from typing import Any, Optional
 import numpy as np
 from numpy.typing import NDArray
 
-from workstation.analyses.calcium import mesa, risk
+from workstation.analyses.calcium import chd_risk, mesa, risk
 from workstation.analyses.calcium.params import ARTERIES, NOT_CORONARY, CalciumParams
 from workstation.analyses.calcium.scoring import Lesion
 from workstation.core.provenance import Provenance
+
+#: The parameters that feed the MESA CHD risk equation besides age, sex and race.
+RISK_FACTOR_PARAMS = (*chd_risk.FACTORS, "known_chd")
+DECISION_SUPPORT = ("Decision support: a population estimate of 10-year CHD risk (MESA, ages 45-85 without "
+                    "known CHD), not a diagnosis.")
+
+
+#: How the JSON, the table and the report number slices (the viewer's convention).
+SLICE_NUMBERING = ("slice_numbers count from 1 along the slice normal, as the viewer shows them "
+                   "(slice 1 is the first plane of the series); centroid_index_zyx is a 0-based array index")
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +43,7 @@ class CalciumResult:
     age: Optional[float] = None
     sex: Optional[str] = None
     race: Optional[str] = None
+    race_source: str = ""
     device: str = "cpu"
     warnings: tuple[str, ...] = ()
     excluded_components: int = 0
@@ -77,8 +89,26 @@ class CalciumResult:
         return risk.cac_drs(self.agatston_total, risk.n_vessels(per))
 
     @property
-    def percentile(self) -> Optional[float]:
+    def mesa_percentile(self) -> mesa.MesaPercentile:
+        """The MESA percentile of the total score for this age, sex and race (or why none)."""
         return mesa.percentile(self.agatston_total, self.age, self.sex, self.race)
+
+    @property
+    def percentile(self) -> Optional[int]:
+        return self.mesa_percentile.percentile
+
+    @property
+    def risk_factors(self) -> chd_risk.RiskFactors:
+        p = self.params
+        return chd_risk.RiskFactors(
+            age=self.age, sex=self.sex, race=self.race, total_cholesterol=p.total_cholesterol, hdl=p.hdl,
+            sbp=p.sbp, bp_medication=p.bp_medication, lipid_medication=p.lipid_medication, smoker=p.smoker,
+            diabetes=p.diabetes, family_history=p.family_history, known_chd=p.known_chd)
+
+    @property
+    def chd_risk(self) -> chd_risk.ChdRisk:
+        """MESA 10-year CHD risk with and without this score (decision support)."""
+        return chd_risk.chd_risk(self.risk_factors, self.agatston_total)
 
     # -- edits ----------------------------------------------------------------------
     def lesion(self, lesion_id: int) -> Lesion:
@@ -97,9 +127,16 @@ class CalciumResult:
         overrides[lesion_id] = artery
         return replace(self, lesions=lesions, params=replace(self.params, artery_overrides=overrides))
 
-    def with_patient(self, age: Optional[float], sex: Optional[str], race: Optional[str]) -> "CalciumResult":
-        """A copy with other demographics (the percentile follows)."""
-        return replace(self, age=age, sex=mesa.normalise_sex(sex), race=race or None)
+    def with_patient(self, age: Optional[float], sex: Optional[str], race: Optional[str],
+                     factors: Optional[CalciumParams] = None) -> "CalciumResult":
+        """A copy with other demographics and, from ``factors``, other CHD risk factors
+        (the percentile and the risk follow; the scores do not change)."""
+        params = self.params
+        if factors is not None:
+            params = replace(params, **{name: getattr(factors, name) for name in RISK_FACTOR_PARAMS})
+        race_key = mesa.normalise_race(race)
+        source = self.race_source if race_key == self.race else ("entered" if race_key else "")
+        return replace(self, age=age, sex=mesa.normalise_sex(sex), race=race_key, race_source=source, params=params)
 
     # -- images ---------------------------------------------------------------------
     def label_volume(self, by: str = "id") -> NDArray[np.int32]:
@@ -124,22 +161,32 @@ class CalciumResult:
 
     # -- JSON -----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        pct = self.percentile
+        pct = self.mesa_percentile
+        chd = self.chd_risk
         return {
             "analysis": "calcium",
             "agatston_total": self.agatston_total,
             "volume_mm3_total": self.volume_mm3_total,
             "mass_mg_total": self.mass_mg_total,
             "per_artery": self.per_artery(),
+            "slice_numbering": SLICE_NUMBERING,
             "lesions": [les.to_json() for les in self.lesions],
             "risk_category": self.risk_category,
             "risk_label": risk.RISK_LABELS[self.risk_category],
             "cac_drs": self.cac_drs,
-            "percentile": pct,
-            "percentile_reference": mesa.reference_status() if pct is not None else None,
+            "percentile": pct.percentile,
+            "percentile_reference": mesa.citation(),
+            "percentile_note": pct.message or pct.race_statement,
+            "percentile_by_race": pct.by_race or None,
+            "nonzero_prevalence_pct": pct.nonzero_prevalence_pct,
+            "mesa_10y_chd_risk_pct": chd.with_cac_pct,
+            "mesa_10y_chd_risk_without_cac_pct": chd.without_cac_pct,
+            "chd_risk_note": chd.message or DECISION_SUPPORT,
+            "chd_risk_reference": chd_risk.citation(),
             "age": self.age,
             "sex": self.sex,
             "race": self.race,
+            "race_source": self.race_source or None,
             "device": self.device,
             "warnings": list(self.warnings),
             "excluded_components": self.excluded_components,

@@ -60,10 +60,21 @@ class Lesion:
     def with_artery(self, artery: str) -> "Lesion":
         return replace(self, artery=artery)
 
+    @property
+    def slice_numbers(self) -> tuple[int, ...]:
+        """The lesion's slices numbered from 1 along the slice normal, as the viewer shows them
+        (``slice_indices`` are the 0-based array indices)."""
+        return tuple(int(s) + 1 for s in self.slice_indices)
+
+    def slices_text(self) -> str:
+        """``"35"`` or ``"35-36"``: the 1-based slice numbers, as the table and the report print them."""
+        numbers = self.slice_numbers
+        return f"{min(numbers)}" if len(numbers) == 1 else f"{min(numbers)}-{max(numbers)}"
+
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id,
-            "slice_indices": list(self.slice_indices),
+            "slice_numbers": list(self.slice_numbers),
             "slice_areas_mm2": list(self.slice_areas_mm2),
             "area_mm2": self.area_mm2,
             "peak_hu": self.peak_hu,

@@ -60,7 +60,8 @@ def clean_labels(labels: Any, ndimage: Any, papillary_px: int = 0) -> Any:
     lv = largest_per_plane(labels == LV_BLOOD, ndimage)
     lv = ndimage.binary_fill_holes(lv, structure=structure)
     if papillary_px > 0:
-        closed = ndimage.binary_closing(lv, structure=structure, iterations=papillary_px)
+        # brute_force: CuPy iterates a dilation only that way (SciPy gives the same result)
+        closed = ndimage.binary_closing(lv, structure=structure, iterations=papillary_px, brute_force=True)
         lv |= closed & (labels == LV_MYO)
     myo = largest_per_plane((labels == LV_MYO) & ~lv, ndimage)
     rv = largest_per_plane((labels == RV_BLOOD) & ~lv & ~myo, ndimage)

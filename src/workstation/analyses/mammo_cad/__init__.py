@@ -11,7 +11,7 @@ from workstation.analyses.mammo_cad.artifacts import ARTIFACTS
 from workstation.analyses.mammo_cad.logic import estimate_memory, run
 from workstation.analyses.mammo_cad.params import MammoCadParams
 from workstation.analyses.mammo_cad.prepare import example_study, prepare
-from workstation.analyses.mammo_cad.report import section
+from workstation.analyses.mammo_cad.report import findings, section
 
 ANALYSIS = Analysis(
     name="mammo-cad",
@@ -22,6 +22,7 @@ ANALYSIS = Analysis(
     artifacts=ARTIFACTS,
     estimate_memory=estimate_memory,
     report=section,
+    findings=findings,
     example=example_study,
     panel="workstation.analyses.mammo_cad.panel:MammoCadPanel",
     description="Marks masses and calcification clusters on R/L CC and MLO views and suggests a "

@@ -1,4 +1,9 @@
-"""The mammography CAD dock: hung views with marks, findings table, suggested category, export."""
+"""The mammography CAD dock: hung views with marks, findings table, suggested category, export.
+
+The marks are also published to the viewer (a :class:`~workstation.core.overlays.MarkOverlay`
+keyed by SOP instance), so the mammography hanging protocol draws them on the images
+in the main view.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +27,11 @@ from workstation.analyses.mammo_cad.result import Finding, MammoCadResult
 from workstation.analyses.mammo_cad.views import HANGING_ORDER
 from workstation.analyses.panel_api import PanelExport, ViewerContext
 from workstation.compute.windowing import window_to_uint8
+from workstation.core.overlays import Mark, MarkOverlay
 from workstation.report.images import percentile_window, shrink_step
 
 KIND_COLOURS = {"mass": QColor(235, 50, 50), "calcification": QColor(50, 210, 90)}
+OVERLAY_KEY = "mammo-cad"
 SELECTED = QColor(255, 220, 0)
 
 
@@ -36,6 +43,17 @@ def _to_qimage(pixels: np.ndarray, flip: bool) -> QImage:
         grey = grey[:, ::-1]
     grey = np.ascontiguousarray(grey)
     return QImage(grey.data, grey.shape[1], grey.shape[0], grey.strides[0], QImage.Format.Format_Grayscale8).copy()
+
+
+def marks_overlay(result: MammoCadResult) -> MarkOverlay:
+    """The CAD marks of ``result`` per SOP instance, for the images of the main view."""
+    marks: dict[str, list[Mark]] = {}
+    for f in result.findings:
+        colour = KIND_COLOURS[f.kind]
+        label = f"{'M' if f.kind == 'mass' else 'C'} {f.score:.2f}"
+        marks.setdefault(f.sop_instance_uid, []).append(
+            Mark(f.box_px, f.kind, label, (colour.red(), colour.green(), colour.blue())))
+    return MarkOverlay({uid: tuple(m) for uid, m in marks.items()}, title="CAD marks")
 
 
 class MammoView(QWidget):
@@ -131,6 +149,7 @@ class MammoCadPanel(QWidget, PanelExport):
             grid.addWidget(self.views[key], *divmod(i, 2))
             self.views[key].mark_clicked.connect(self.select_finding)
         self.table = QTableWidget(0, 6)
+        self.table.setAccessibleName("CAD findings")
         self.table.setHorizontalHeaderLabels(["#", "View", "Type", "Score", "Size (mm)", "Location"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -152,6 +171,8 @@ class MammoCadPanel(QWidget, PanelExport):
     def clear(self, *_: Any) -> None:
         """Forget the shown result (a different study was loaded)."""
         self.exam, self.result = None, None
+        if OVERLAY_KEY in self.context.overlays:
+            self.context.set_overlay(OVERLAY_KEY, None)
         for view in self.views.values():
             view.set_image(None, False)
         self.table.setRowCount(0)
@@ -198,6 +219,7 @@ class MammoCadPanel(QWidget, PanelExport):
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.suggestion.setText(result.suggestion.text)
+        self.context.set_overlay(OVERLAY_KEY, marks_overlay(result))
         warn = f"; {len(result.warnings)} warning(s)" if result.warnings else ""
         self.status.setText(f"{len(result.findings)} findings on {result.device}{warn}")
         self.export_button.setEnabled(True)

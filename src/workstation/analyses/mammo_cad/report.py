@@ -3,13 +3,14 @@ suggested category and the intended-use statement."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
 from workstation.analyses.mammo_cad.loader import MammoExam
 from workstation.analyses.mammo_cad.result import MammoCadResult
 from workstation.analyses.mammo_cad.views import HANGING_ORDER
+from workstation.report.findings import Findings, Item, KeySuggestion, text_item
 from workstation.report.images import grey, outline_box, percentile_window, shrink_step
 from workstation.report.model import Block, Images, KeyImage, Notes, Paragraph, ReportSection, Table
 
@@ -60,3 +61,40 @@ def section(result: MammoCadResult, exam: Optional[MammoExam]) -> ReportSection:
     if result.warnings:
         blocks.append(Notes(tuple(result.warnings)))
     return ReportSection(TITLE, tuple(blocks), result.provenance)
+
+
+def findings(result: Mapping[str, Any]) -> Findings:
+    """The CAD marks and the suggested BI-RADS category of a result JSON, worded as decision support."""
+    marks = result.get("findings") or []
+    items: list[Item] = [
+        Item("CAD marks", len(marks), decimals=0, key="findings", ucum="1"),
+        Item("Suggested BI-RADS category (for review)", (result.get("suggested_assessment") or {}).get("category"),
+             decimals=0, key="suggested_assessment.category", ucum="1"),
+    ]
+    for i, mark in enumerate(marks):
+        items.append(Item(f"Mark {mark.get('id', i + 1)} {mark.get('view', '')} {mark.get('type', '')} score",
+                          mark.get("score"), decimals=2, key=f"findings.{i}.score", ucum="1"))
+        items.append(text_item(result, f"findings.{i}.location", f"Mark {mark.get('id', i + 1)} location"))
+    if marks:
+        kinds = sorted({str(m.get("type", "mark")) for m in marks})
+        views = sorted({str(m.get("view", "")) for m in marks})
+        what = f"{len(marks)} CAD mark{'s' if len(marks) != 1 else ''} ({', '.join(kinds)}) on {', '.join(views)}"
+    else:
+        what = "no CAD marks at the operating threshold"
+    suggestion = (result.get("suggested_assessment") or {}).get("text", "no suggestion")
+    sentence = f"Computer-aided detection (decision support): {what}. Suggested for review: {suggestion}."
+    return Findings(tuple(items), sentence, INTENDED_USE, _suggestions(marks))
+
+
+def _suggestions(marks: Sequence[Mapping[str, Any]]) -> tuple[KeySuggestion, ...]:
+    """Each view with CAD marks, the marks outlined and numbered."""
+    views: dict[str, list[Mapping[str, Any]]] = {}
+    for mark in marks:
+        views.setdefault(str(mark.get("sop_instance_uid", "")), []).append(mark)
+    out = []
+    for uid, mine in views.items():
+        boxes = tuple({"kind": "rectangle", "points": [[m["box_px"][1], m["box_px"][0]], [m["box_px"][3], m["box_px"][2]]],
+                       "text": str(m.get("id", ""))} for m in mine if len(m.get("box_px") or ()) == 4)
+        out.append(KeySuggestion(f"{mine[0].get('view', '')}: CAD mark(s) {', '.join(str(m.get('id')) for m in mine)}",
+                                 sop_instance_uid=uid, annotations=boxes))
+    return tuple(out)

@@ -7,7 +7,7 @@ from workstation.analyses.perfusion.artifacts import ARTIFACTS
 from workstation.analyses.perfusion.logic import estimate_memory, run
 from workstation.analyses.perfusion.params import PerfusionParams
 from workstation.analyses.perfusion.prepare import example_study, prepare
-from workstation.analyses.perfusion.report import section
+from workstation.analyses.perfusion.report import findings, section
 
 ANALYSIS = Analysis(
     name="perfusion",
@@ -18,6 +18,7 @@ ANALYSIS = Analysis(
     artifacts=ARTIFACTS,
     estimate_memory=estimate_memory,
     report=section,
+    findings=findings,
     example=example_study,
     panel="workstation.analyses.perfusion.panel:PerfusionPanel",
     description="SVD deconvolution perfusion maps and Tmax/CBF stroke volumes",

@@ -13,13 +13,20 @@ Pipeline (all voxel work on the backend's device: :mod:`.passes` slab by slab,
    pass deconvolves every voxel and computes CBF, CBV, MTT, Tmax and TTP;
 5. the tissue mask removes air, bone, CSF and large vessels (on the GPU inside the
    pass-2 kernel); the stroke summary is computed on it.
+
+Partial results: when the progress callback takes them
+(:func:`~workstation.core.progress.publish`), every finished slab of the slab passes
+is published as ``Partial("slab", ((z0, z1), (0, y), (0, x)), maps)`` with the final,
+tissue-masked values of those slices (``cbf``, ``cbv``, ``mtt``, ``tmax``, ``ttp``,
+``tissue``); a run resident on the GPU publishes its whole maps once.  The result is
+the same with or without a listener.
 """
 
 from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,13 +42,13 @@ from workstation.analyses.perfusion.concentration import (
 )
 from workstation.analyses.perfusion.deconvolution import Deconvolver
 from workstation.analyses.perfusion.params import PerfusionParams
-from workstation.analyses.perfusion.passes import MapBlocks, compute_maps, scan_candidates
+from workstation.analyses.perfusion.passes import compute_maps, scan_candidates
 from workstation.analyses.perfusion.resident import maps_and_download, tissue_rule, upload_and_scan
 from workstation.analyses.perfusion.result import MAP_NAMES, PerfusionResult
 from workstation.analyses.perfusion.summary import stroke_summary
 from workstation.compute.backend import Backend
 from workstation.compute.threads import single_threaded_blas
-from workstation.core.progress import ProgressFn, report, scaled
+from workstation.core.progress import Partial, ProgressFn, publish, report, scaled, wants_partials
 from workstation.core.volume import VolumeSeries
 
 __all__ = ["MAP_NAMES", "PerfusionParams", "PerfusionResult", "estimate_memory", "run", "voxel_signals"]
@@ -165,11 +172,14 @@ def _run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progre
         threshold_map = host.pop("threshold")
         maps = host
         clock.lap("download")
+        _publish_slab(progress, 0, ref.shape, maps, tissue)
     else:
+        masker = _Masker(series, params, modality, n_base, aif.peak)
+        on_slab = masker.publisher(progress) if wants_partials(progress) else None
         blocks = compute_maps(series, backend, dtype, params.smoothing_mm, modality, te_s, n_base, deconvolver,
-                              aif_area, resample, trapezoid, grid_start, scaled(progress, 0.35, 0.95))
+                              aif_area, resample, trapezoid, grid_start, scaled(progress, 0.35, 0.95), on_slab)
         clock.lap("maps")
-        maps, threshold_map, tissue = _finish_on_host(series, blocks, params, modality, n_base, aif.peak)
+        maps, threshold_map, tissue = masker.mask(0, ref.shape[0], vars(blocks))
         summary = summarise(maps["cbf"], maps["tmax"], tissue)
         clock.lap("finish")
     report(progress, 1.0, "done")
@@ -185,17 +195,52 @@ def _run(series: VolumeSeries, params: PerfusionParams, backend: Backend, progre
     )
 
 
-def _finish_on_host(series: VolumeSeries, blocks: MapBlocks, params: PerfusionParams, modality: str, n_base: int,
-                    aif_peak: float) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32], NDArray[np.bool_]]:
-    """Tissue mask and masked maps of the slab passes (the GPU applies the same rule in its kernel)."""
-    # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
-    s0 = np.mean([v.array for v in series.volumes[:n_base]], axis=0, dtype=np.float32)
-    tissue = tissue_range_mask(s0, modality, float(np.percentile(s0, 99)) if modality == "MR" else None)
-    tissue &= (blocks.peak < params.vessel_fraction * aif_peak) & (blocks.cbv <= params.max_cbv)
-    tissue &= np.isfinite(blocks.cbf) & (blocks.cbf > 0)
-    nan = np.float32(np.nan)
-    maps = {name: np.where(tissue, getattr(blocks, name), nan).astype(np.float32) for name in MAP_NAMES}
-    return maps, np.where(tissue, blocks.threshold, nan).astype(np.float32), tissue
+class _Masker:
+    """The tissue mask and masked maps of the slab passes, for any range of slices.
+
+    The GPU applies the same rule inside its kernel.  Every term is per voxel except
+    the MR reference (the 99th percentile of the whole head's baseline), computed once,
+    so masking slab by slab gives exactly the maps of masking the whole volume.
+    """
+
+    def __init__(self, series: VolumeSeries, params: PerfusionParams, modality: str, n_base: int,
+                 aif_peak: float) -> None:
+        self.series, self.params, self.modality, self.n_base, self.aif_peak = series, params, modality, n_base, aif_peak
+        self._mr_reference: Optional[float] = None
+
+    def _baseline(self, z0: int, z1: int) -> NDArray[np.float32]:
+        # the tissue range is judged on the unsmoothed baseline (smoothing mixes CSF and bone edges in)
+        return np.mean([v.array[z0:z1] for v in self.series.volumes[: self.n_base]], axis=0, dtype=np.float32)
+
+    def mr_reference(self) -> Optional[float]:
+        if self.modality == "MR" and self._mr_reference is None:
+            self._mr_reference = float(np.percentile(self._baseline(0, self.series.reference.shape[0]), 99))
+        return self._mr_reference
+
+    def mask(self, z0: int, z1: int, raw: Mapping[str, NDArray[np.float32]]
+             ) -> tuple[dict[str, NDArray[np.float32]], NDArray[np.float32], NDArray[np.bool_]]:
+        """Masked maps, threshold map and tissue mask of slices ``z0:z1`` from their raw blocks."""
+        params = self.params
+        tissue = tissue_range_mask(self._baseline(z0, z1), self.modality, self.mr_reference())
+        tissue &= (raw["peak"] < params.vessel_fraction * self.aif_peak) & (raw["cbv"] <= params.max_cbv)
+        tissue &= np.isfinite(raw["cbf"]) & (raw["cbf"] > 0)
+        nan = np.float32(np.nan)
+        maps = {name: np.where(tissue, raw[name], nan).astype(np.float32) for name in MAP_NAMES}
+        return maps, np.where(tissue, raw["threshold"], nan).astype(np.float32), tissue
+
+    def publisher(self, progress: Optional[ProgressFn]) -> Any:
+        """An ``on_slab`` callback for :func:`.passes.compute_maps` that publishes each slab."""
+        def on_slab(z0: int, z1: int, raw: Mapping[str, NDArray[np.float32]]) -> None:
+            maps, _threshold, tissue = self.mask(z0, z1, raw)
+            _publish_slab(progress, z0, self.series.reference.shape, maps, tissue)
+
+        return on_slab
+
+
+def _publish_slab(progress: Optional[ProgressFn], z0: int, shape: tuple[int, ...],
+                  maps: Mapping[str, NDArray[np.float32]], tissue: NDArray[np.bool_]) -> None:
+    z1 = z0 + tissue.shape[0]
+    publish(progress, Partial("slab", ((z0, z1), (0, shape[1]), (0, shape[2])), {**maps, "tissue": tissue}))
 
 
 def fits_on_device(series: VolumeSeries, backend: Backend, dtype: Any, smoothing_mm: float) -> bool:

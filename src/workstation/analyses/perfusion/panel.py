@@ -20,9 +20,11 @@ from workstation.analyses.perfusion.prepare import prepare
 from workstation.analyses.perfusion.report import RANGES
 from workstation.analyses.perfusion.result import MAP_INFO, MAP_NAMES, PerfusionResult
 from workstation.core.overlays import Roi, ScalarOverlay
+from workstation.core.progress import Partial
 from workstation.core.volume import VolumeSeries
 
 OVERLAY_KEY = "perfusion"
+IDLE_TEXT = "Load a dynamic series."
 EXPORT = ("maps", "report", "dicom")
 
 
@@ -34,6 +36,7 @@ class PerfusionPanel(QWidget, PanelExport):
         self.context = context
         self.series: Optional[VolumeSeries] = None
         self.result: Optional[PerfusionResult] = None
+        self.partial_maps: Optional[dict[str, np.ndarray]] = None  # slabs finished by a running job
         self.aif_voxels: tuple[tuple[int, int, int], ...] = ()
         self.vof_voxels: tuple[tuple[int, int, int], ...] = ()
         self._study: Any = context.study
@@ -55,7 +58,11 @@ class PerfusionPanel(QWidget, PanelExport):
         self.map_choice.addItems(list(MAP_NAMES))
         self.vmin = _spin(-1000.0, 1000.0, 0.0, 2)
         self.vmax = _spin(-1000.0, 1000.0, 1.0, 2)
-        self.summary = QLabel("Load a dynamic series.")
+        self.curve_plot.setAccessibleName("ROI time-intensity curve")
+        self.input_plot.setAccessibleName("Arterial input and venous output curves")
+        self.vmin.setAccessibleName("Map colour scale minimum")
+        self.vmax.setAccessibleName("Map colour scale maximum")
+        self.summary = QLabel(IDLE_TEXT)
         self.summary.setWordWrap(True)
         self.export_button = QPushButton("Export maps and PDF...")
         self._layout()
@@ -98,9 +105,12 @@ class PerfusionPanel(QWidget, PanelExport):
         self.export_button.setEnabled(self.result is not None)
 
     def _study_changed(self, study: Any) -> None:
-        if study is not self._study:  # a new study: what was loaded belongs to the old one
+        if study is not self._study:  # a new study: what was loaded and shown belongs to the old one
             self._study = study
             self.series, self.result, self.aif_voxels, self.vof_voxels = None, None, (), ()
+            for curve in (self.roi_curve, self.aif_curve, self.vof_curve):
+                curve.setData([], [])
+            self.summary.setText(IDLE_TEXT)
             self._update_enabled()
 
     # -- loading ------------------------------------------------------------------
@@ -123,6 +133,9 @@ class PerfusionPanel(QWidget, PanelExport):
         self.show_roi_curve(self.context.roi)
 
     def _error(self, message: str) -> None:
+        if self.partial_maps is not None:  # the slabs of a run that failed are no result
+            self.partial_maps = None
+            self.context.set_overlay(OVERLAY_KEY, None)
         self.summary.setText(f"Failed: {message}")
         self.context.notify("Perfusion", message)
 
@@ -171,10 +184,25 @@ class PerfusionPanel(QWidget, PanelExport):
         if self.series is None:
             return
         series, params = self.series, self.params()
-        self.context.run_job("Perfusion maps", lambda b, p: run(series, params, b, p), self.show_result, self._error)
+        self.result, self.partial_maps = None, None
+        self.context.run_job("Perfusion maps", lambda b, p: run(series, params, b, p), self.show_result, self._error,
+                             self.show_partial)
+
+    def show_partial(self, partial: Partial) -> None:
+        """Fill the overlay with a finished slab of maps while the rest is computed."""
+        if partial.kind != "slab" or self.series is None or self.result is not None:
+            return
+        shape = self.series.reference.shape
+        if self.partial_maps is None:
+            self.partial_maps = {name: np.full(shape, np.nan, np.float32) for name in MAP_NAMES}
+        for name in MAP_NAMES:
+            self.partial_maps[name][partial.slices()] = partial.values[name]
+        (z0, z1), done = partial.region[0], int(np.isfinite(self.partial_maps["cbf"]).any(axis=(1, 2)).sum())
+        self.summary.setText(f"Computing: slices {z0 + 1}-{z1} of {shape[0]} done ({done} with tissue)")
+        self.show_map()
 
     def show_result(self, result: PerfusionResult) -> None:
-        self.result = result
+        self.result, self.partial_maps = result, None
         t = np.asarray(result.times)
         self.aif_curve.setData(t, result.aif.curve)
         self.vof_curve.setData(t, result.vof.curve if result.vof is not None else np.zeros(0))
@@ -199,13 +227,14 @@ class PerfusionPanel(QWidget, PanelExport):
         self.show_map()
 
     def show_map(self) -> None:
-        """Publish the selected map as a colour-mapped overlay."""
-        if self.result is None:
+        """Publish the selected map (of the result, or of the slabs done so far) as a colour-mapped overlay."""
+        maps = self.result.maps if self.result is not None else self.partial_maps
+        if maps is None:
             return
         name = self.map_choice.currentText()
         title, unit = MAP_INFO[name]
         self.context.set_overlay(OVERLAY_KEY, ScalarOverlay(
-            values=self.result.maps[name], vmin=self.vmin.value(), vmax=max(self.vmax.value(), self.vmin.value() + 1e-6),
+            values=maps[name], vmin=self.vmin.value(), vmax=max(self.vmax.value(), self.vmin.value() + 1e-6),
             colormap="jet", unit=unit, title=title))
 
     # -- export -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -176,8 +176,13 @@ def compute_maps(
     series: VolumeSeries, backend: Backend, dtype: Any, sigma_mm: float, modality: str, te_s: Optional[float],
     n_baseline: int, deconvolver: Deconvolver, aif_area: float, resample: NDArray[np.float64],
     trapezoid: NDArray[np.float64], grid_start: float, progress: Optional[ProgressFn] = None,
+    on_slab: Optional[Callable[[int, int, Mapping[str, NDArray[np.float32]]], None]] = None,
 ) -> MapBlocks:
-    """Pass 2: concentration, deconvolution and maps for every voxel."""
+    """Pass 2: concentration, deconvolution and maps for every voxel.
+
+    ``on_slab(z0, z1, raw)``, when given, receives each finished slab's raw map
+    ingredients (``(z1 - z0, y, x)`` views, valid during the call).
+    """
     xp = backend.xp
     shape = series.reference.shape
     n_vox = int(np.prod(shape))
@@ -214,5 +219,8 @@ def compute_maps(
             for c0, c1 in ranges:
                 chunk(sig, base, c0, c1)
         del sig  # free this slab before the next one is loaded
+        if on_slab is not None:
+            n = (z1 - z0) * shape[1] * shape[2]
+            on_slab(z0, z1, {name: v[base: base + n].reshape(z1 - z0, *shape[1:]) for name, v in out.items()})
         report(progress, (k + 1) / len(plan), "deconvolving")
     return MapBlocks(**{k: v.reshape(shape) for k, v in out.items()})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
 from workstation.analyses.perfusion.result import MAP_INFO, MAP_NAMES, PerfusionResult
 from workstation.core.volume import VolumeSeries
+from workstation.report.findings import Findings, item, number, text_item
 from workstation.report.images import coloured, enlarge
 from workstation.report.model import Block, Curve, Images, KeyImage, Notes, Plot, ReportSection, Table
 
@@ -74,3 +75,25 @@ def section(result: PerfusionResult, series: Optional[VolumeSeries] = None) -> R
     if result.warnings:
         blocks.append(Notes(tuple(result.warnings)))
     return ReportSection(TITLE, tuple(blocks), result.provenance)
+
+
+def findings(result: Mapping[str, Any]) -> Findings:
+    """Hypoperfusion, core and mismatch of a perfusion result JSON, and their sentence."""
+    s = result.get("summary") or {}
+    tmax = number(result, "summary.tmax_threshold_s")
+    rcbf = number(result, "summary.rcbf_threshold")
+    tmax_text = f"Tmax > {tmax:g} s" if tmax is not None else "Tmax above threshold"
+    core_text = f"rCBF < {100 * rcbf:.0f} %" if rcbf is not None else "low rCBF"
+    items = (
+        item(result, "summary.hypoperfused_ml", f"Hypoperfusion ({tmax_text})", "ml", 1, ucum="mL"),
+        item(result, "summary.core_ml", f"Core ({core_text})", "ml", 1, ucum="mL"),
+        item(result, "summary.mismatch_ml", "Mismatch volume", "ml", 1, ucum="mL"),
+        item(result, "summary.mismatch_ratio", "Mismatch ratio", decimals=2, ucum="1"),
+        text_item(result, "summary.affected_side", "Affected side"),
+    )
+    ratio = items[3]
+    sentence = (f"Perfusion: {tmax_text} hypoperfusion {items[0].text}, core ({core_text}) {items[1].text}, "
+                f"mismatch volume {items[2].text}"
+                + (f" (ratio {ratio.text})" if ratio.value is not None else " (ratio not defined: no core)")
+                + f"; affected side: {s.get('affected_side', 'unknown')}.")
+    return Findings(items, sentence)

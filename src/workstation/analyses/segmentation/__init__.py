@@ -11,7 +11,7 @@ from workstation.analyses.segmentation.artifacts import ARTIFACTS
 from workstation.analyses.segmentation.logic import estimate_memory, run
 from workstation.analyses.segmentation.params import SegmentationParams
 from workstation.analyses.segmentation.prepare import SegmentationInput, example_study, prepare
-from workstation.analyses.segmentation.report import section
+from workstation.analyses.segmentation.report import findings, section
 
 ANALYSIS = Analysis(
     name="segmentation",
@@ -22,6 +22,7 @@ ANALYSIS = Analysis(
     artifacts=ARTIFACTS,
     estimate_memory=estimate_memory,
     report=section,
+    findings=findings,
     example=example_study,
     commands={"segmentation-models": "workstation.analyses.segmentation.cli"},
     panel="workstation.analyses.segmentation.panel:SegmentationPanel",

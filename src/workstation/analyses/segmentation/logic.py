@@ -6,6 +6,11 @@ the class scores into labels on the study grid (argmax of linearly resampled
 probabilities), then measure each structure's volume (ml) and mean HU.  The arrays
 stay on the backend's device from upload to the final label map; ONNX Runtime reads
 and writes GPU memory directly when both run on the GPU.
+
+Partial results: when the progress callback takes them
+(:func:`~workstation.core.progress.publish`), each slab of final labels on the study
+grid is published as ``Partial("labels", region, {"labels": uint8 block})`` while the
+scores are turned into labels.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from workstation.analyses.segmentation.prepare import SegmentationInput
 from workstation.analyses.segmentation.result import Structure, SegmentationResult
 from workstation.compute.arrays import array_module, to_host
 from workstation.compute.backend import Backend
-from workstation.core.progress import ProgressFn, report, scaled
+from workstation.core.progress import Partial, ProgressFn, publish, report, scaled, wants_partials
 from workstation.core.volume import Volume
 
 def _volume_of(data: Volume | SegmentationInput) -> Volume:
@@ -31,6 +36,19 @@ def _volume_of(data: Volume | SegmentationInput) -> Volume:
     if isinstance(data, Volume):
         return data
     raise TypeError(f"segmentation needs a Volume or SegmentationInput, got {type(data).__name__}")
+
+
+def _labels_publisher(progress: Optional[ProgressFn], backend: Backend) -> Any:
+    """Publishes each slab of final study-grid labels as ``Partial("labels", region, {"labels": ...})``
+    (host uint8), or ``None`` when nobody listens."""
+    if not wants_partials(progress):
+        return None
+
+    def on_region(labels: Any, region: tuple[tuple[int, int], ...]) -> None:
+        block = backend.asnumpy(labels[tuple(slice(a, b) for a, b in region)]).astype(np.uint8, copy=False)
+        publish(progress, Partial("labels", region, {"labels": block}))
+
+    return on_region
 
 
 def measure(labels: Any, values: Any, names: Mapping[int, str], voxel_mm3: float) -> tuple[Structure, ...]:
@@ -119,7 +137,7 @@ def run(data: Volume | SegmentationInput, params: SegmentationParams, backend: B
 
     t0 = time.perf_counter()
     report(progress, 0.85, "resampling labels to the study grid")
-    labels = labels_to_study(prob, grid, ndi)
+    labels = labels_to_study(prob, grid, ndi, on_region=_labels_publisher(progress, backend))
     structures = measure(labels, image, entry.labels, volume.voxel_volume_mm3)
     labels_h = backend.asnumpy(labels).astype(np.uint8, copy=False)
     timings["postprocess"] = time.perf_counter() - t0

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.analyses.panel_api import PanelExport, ViewerContext
-from workstation.analyses.panel_controls import ParamControls
+from workstation.analyses.panel_controls import ParamControls, checked_keys
 from workstation.analyses.segmentation.artifacts import ARTIFACTS, dicom_sources
 from workstation.analyses.segmentation.logic import run
 from workstation.analyses.segmentation.models import ModelChoice, ModelListing, available_models
@@ -28,6 +28,7 @@ from workstation.analyses.segmentation.prepare import SegmentationInput
 from workstation.analyses.segmentation.report import label_colors
 from workstation.analyses.segmentation.result import SegmentationResult
 from workstation.core.overlays import LabelOverlay
+from workstation.core.progress import Partial
 from workstation.ml.registry import ENV_VAR
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ def describe_problems(listing: ModelListing) -> str:
     lines.append("The other models are available.")
     return "\n".join(lines)
 
+#: Warnings on the dark panel: 4.5:1 or more against the themes' backgrounds.
+WARNING_COLOUR = "#ff6b6b"
+
 
 class SegmentationPanel(QWidget, PanelExport):
     """Runs a segmentation model on the loaded CT and shows the labels in the viewers."""
@@ -80,6 +84,8 @@ class SegmentationPanel(QWidget, PanelExport):
         self.result: Optional[SegmentationResult] = None
         self._data: Optional[SegmentationInput] = None
         self._job: Any = None
+        self._partial: Optional[np.ndarray] = None  # labels of the slabs a running job finished
+        self._partial_names: dict[int, str] = {}
         self._colors: dict[int, tuple[int, int, int]] = {}
         self._build()
         self.reload_models()
@@ -100,7 +106,7 @@ class SegmentationPanel(QWidget, PanelExport):
         model_row.addWidget(self.folder_button)
         self.models_note = QLabel("")
         self.models_note.setWordWrap(True)
-        self.models_note.setStyleSheet("color: #c0392b")
+        self.models_note.setStyleSheet(f"color: {WARNING_COLOUR}")
         self.models_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = self.controls.form
         form.insertRow(0, "Model", model_row)
@@ -116,14 +122,16 @@ class SegmentationPanel(QWidget, PanelExport):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.intended_use = QLabel("")
-        self.intended_use.setStyleSheet("color: #c0392b; font-weight: bold")
+        self.intended_use.setStyleSheet(f"color: {WARNING_COLOUR}; font-weight: bold")
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Segmented structures")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.cellDoubleClicked.connect(self._focus_row)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setAccessibleName("Overlay opacity")
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
         self.opacity.valueChanged.connect(lambda _v: self.publish_overlay())
@@ -226,11 +234,28 @@ class SegmentationPanel(QWidget, PanelExport):
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         self.status.setText(f"Segmenting with {params.model}...")
+        self._partial = None
         self._job = self.context.run_job(f"Segmentation ({params.model})",
                                          lambda backend, progress: run(data, params, backend, progress),
-                                         on_done=lambda r: self._on_done(r, data), on_error=self._on_error)
+                                         on_done=lambda r: self._on_done(r, data), on_error=self._on_error,
+                                         on_partial=lambda p: self._on_partial(p, data, params.model))
         self._job.progressed.connect(self._on_progress)
         self._job.cancelled.connect(self._on_cancelled)
+
+    def _on_partial(self, partial: Partial, data: SegmentationInput, model: str) -> None:
+        """Show a slab of final labels while the rest is computed (the overlay fills in)."""
+        if partial.kind != "labels" or self.context.volume is not data.volume or self.result is not None:
+            return
+        if self._partial is None:
+            self._partial = np.zeros(data.volume.shape, np.uint8)
+            choice = self._choices.get(model)
+            names = dict(choice.entry.labels) if choice is not None else {}
+            self._colors = label_colors(names, choice.entry.extra if choice is not None else {})
+            self._partial_names = names
+        self._partial[partial.slices()] = partial.values["labels"]
+        self.context.set_overlay(OVERLAY_KEY, LabelOverlay(
+            labels=self._partial, colors=self._colors, names=self._partial_names,
+            opacity=self.opacity.value() / 100.0, show_in_3d=False))
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -242,6 +267,12 @@ class SegmentationPanel(QWidget, PanelExport):
 
     def _finish_job(self) -> None:
         self._job = None
+        if self._partial is not None:  # the slabs shown while it ran give way to the result shown before
+            self._partial = None
+            if self.result is not None:
+                self.publish_overlay()
+            elif self.context.volume is not None:
+                self.context.set_overlay(OVERLAY_KEY, None)
         self.cancel_button.setEnabled(False)
         self.run_button.setEnabled(self.context.volume is not None)
 
@@ -290,12 +321,7 @@ class SegmentationPanel(QWidget, PanelExport):
 
     def visible_labels(self) -> frozenset[int]:
         """Labels whose checkbox is ticked."""
-        out = set()
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, 0)
-            if item is not None and item.checkState() == Qt.CheckState.Checked:
-                out.add(int(item.data(Qt.ItemDataRole.UserRole)))
-        return frozenset(out)
+        return checked_keys(self.table)
 
     def publish_overlay(self) -> None:
         """Show (or refresh) the label overlay in the 2D and 3D viewers."""

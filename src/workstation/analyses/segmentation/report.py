@@ -7,6 +7,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from workstation.analyses.segmentation.result import SegmentationResult
+from workstation.report.findings import Code, Findings, Item
 from workstation.report.images import enlarge, grey, paint
 from workstation.report.model import Block, Images, KeyImage, Notes, Paragraph, ReportSection, Table
 
@@ -71,3 +72,20 @@ def section(result: SegmentationResult, data: Optional[Any]) -> ReportSection:
     if result.warnings:
         blocks.append(Notes(tuple(result.warnings)))
     return ReportSection(TITLE, tuple(blocks), result.provenance)
+
+
+def findings(result: Mapping[str, Any]) -> Findings:
+    """Volume and mean HU of every structure of a segmentation result JSON, and their sentence."""
+    items: list[Item] = []
+    volume, mean = Code("118565006", "SCT", "Volume"), Code("112181", "DCM", "Mean Attenuation Coefficient")
+    parts = []
+    for i, s in enumerate(result.get("structures") or []):
+        name = str(s.get("name", f"label {s.get('label')}"))
+        items.append(Item(f"{name} volume", s.get("volume_ml"), "ml", 1, f"structures.{i}.volume_ml", volume, "mL",
+                          group=name))
+        items.append(Item(f"{name} mean HU", s.get("mean_hu"), "HU", 1, f"structures.{i}.mean_hu", mean,
+                          "[hnsf'U]", group=name))
+        parts.append(f"{name} {items[-2].text}")
+    model = f"{result.get('model', 'model')} {result.get('version', '')}".strip()
+    sentence = (f"Automated segmentation ({model}): " + (", ".join(parts) if parts else "no structure found") + ".")
+    return Findings(tuple(items), sentence, str(result.get("intended_use", "")))

@@ -23,22 +23,22 @@ from numpy.typing import NDArray
 from workstation.core.volume import Volume
 
 AXIS_NAMES = {0: "axial", 1: "coronal", 2: "sagittal"}
-_LETTERS = (("R", "L"), ("A", "P"), ("F", "H"))  # (negative, positive) per LPS axis
+_LETTERS = (("R", "L"), ("A", "P"), ("F", "H"))  # (negative, positive) along LPS x, y, z
+
+
+def direction_letters(vector: Any, threshold: float = 0.3) -> str:
+    """Letters of a patient-space direction (``"L"``, ``"LA"`` when oblique)."""
+    v = np.asarray(vector, dtype=float)
+    if v.shape != (3,) or not np.all(np.isfinite(v)) or not np.abs(v).max() > 0:
+        return ""
+    order = np.argsort(-np.abs(v))
+    letters = [_LETTERS[int(k)][1 if v[k] > 0 else 0] for k in order if abs(v[k]) >= threshold * np.abs(v).max()]
+    return "".join(letters[:2])
 
 
 def _patient_vector(direction: NDArray[np.float64], index_axis: int) -> NDArray[np.float64]:
     """Patient unit vector of increasing index along volume axis ``index_axis`` (z=0, y=1, x=2)."""
     return np.asarray(direction[:, 2 - index_axis], dtype=float)
-
-
-def orientation_letters(vector: NDArray[np.float64], threshold: float = 0.3) -> str:
-    """Letters naming the patient direction of ``vector`` (``"L"``, ``"LA"`` when oblique)."""
-    v = np.asarray(vector, dtype=float)
-    order = np.argsort(-np.abs(v))
-    letters = [
-        _LETTERS[int(k)][1 if v[k] > 0 else 0] for k in order if abs(v[k]) >= threshold * np.abs(v).max()
-    ]
-    return "".join(letters[:2])
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,8 @@ class SlicePlane:
         down = _patient_vector(volume.direction, self.row_axis) * (-1 if self.flip_rows else 1)
         right = _patient_vector(volume.direction, self.col_axis) * (-1 if self.flip_cols else 1)
         return {
-            "right": orientation_letters(right),
-            "left": orientation_letters(-right),
-            "bottom": orientation_letters(down),
-            "top": orientation_letters(-down),
+            "right": direction_letters(right),
+            "left": direction_letters(-right),
+            "bottom": direction_letters(down),
+            "top": direction_letters(-down),
         }

@@ -1,0 +1,87 @@
+"""Save docs/screenshot-export.png: the export dialog over the main window on the demo CT.
+
+Run from the repository root (an X server is started with Xvfb when there is none)::
+
+    python scripts/screenshot_export.py [--out docs/screenshot-export.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screenshot import start_xvfb_if_needed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="docs/screenshot-export.png")
+    args = parser.parse_args(argv)
+    xvfb = start_xvfb_if_needed()
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    try:
+        return _shoot(Path(args.out))
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+
+
+def _shoot(out: Path) -> int:
+    from PySide6.QtCore import QEventLoop, QPoint, QTimer
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QApplication
+
+    from workstation.analyses.panel_api import ViewerContext
+    from workstation.compute.backend import cpu_backend
+    from workstation.demo.chest_ct import ensure_demo
+    from workstation.jobs.runner import JobRunner
+    from workstation.ui.export_dialog import ExportDialog
+    from workstation.ui.main_window import MainWindow
+    from workstation.ui.theme import apply_dark_theme
+
+    app = QApplication.instance() or QApplication([])
+    apply_dark_theme(app)  # type: ignore[arg-type]
+    context = ViewerContext(JobRunner(backend=cpu_backend()))
+    window = MainWindow(context, settings=None)
+    window.resize(1366, 768)
+    window.show()
+    loop = QEventLoop()
+    window.loader.series_loaded.connect(lambda *_: loop.quit())
+    QTimer.singleShot(120000, loop.quit)
+    window.open_paths([ensure_demo(None)])
+    loop.exec()
+    if context.volume is None:
+        print("the demo did not load", file=sys.stderr)
+        return 1
+    context.jobs.wait(60000)
+    window.load_report.hide()
+    window.area.state.set_window(350.0, 50.0)
+    dialog = ExportDialog(context, window.area, window)
+    dialog.what.setCurrentIndex(dialog.what.findData("range"))
+    dialog.first.setValue(20)
+    dialog.last.setValue(40)
+    dialog.size_mode.setCurrentIndex(1)
+    dialog.width_px.setValue(1024)
+    dialog.watermark.setText("NOT FOR DIAGNOSTIC USE")
+    dialog.folder.setText("/home/reader/Exports/teaching")
+    dialog.show()
+    for _ in range(30):
+        app.processEvents()
+    shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    painter = QPainter(shot)
+    painter.drawImage(window.mapFromGlobal(dialog.mapToGlobal(QPoint(0, 0))), dialog.grab().toImage())
+    painter.end()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shot.save(str(out))
+    print(f"saved {out} ({shot.width()}x{shot.height()})")
+    dialog.close()
+    window.close()
+    context.jobs.wait(5000)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
