@@ -24,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_segmentation import CLASSES, OUT, SPEC, study_case  # noqa: E402
+from export_common import export_onnx, write_manifest  # noqa: E402
 from unet3d import UNet3D  # noqa: E402
 
 from workstation.demo.chest_labels import LABELS  # noqa: E402
@@ -37,21 +38,7 @@ def export(path: Path) -> int:
     ckpt = torch.load(OUT / "unet.pt", weights_only=True)
     model = UNet3D(ckpt["classes"], ckpt["base"])
     model.load_state_dict(ckpt["state"])
-    model.eval()
-    dummy = torch.zeros(1, 1, *SPEC.tile)
-    torch.onnx.export(model, (dummy,), str(path), input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
-                      dynamo=False)
-    import onnxruntime as ort
-
-    x = np.random.default_rng(0).random((2, 1, *SPEC.tile), dtype=np.float32)
-    with torch.no_grad():
-        ref = model(torch.from_numpy(x)).numpy()
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
-    err = float(np.abs(got - ref).max())
-    print(f"ONNX vs PyTorch max abs difference {err:.2e}")
-    assert err < 1e-3
-    return sum(p.numel() for p in model.parameters())
+    return export_onnx(model, SPEC.tile, path)
 
 
 def manifest_entry(sha: str, metrics: dict, n_params: int) -> dict:
@@ -72,15 +59,6 @@ def manifest_entry(sha: str, metrics: dict, n_params: int) -> dict:
         "intended_use": "Not for clinical use",
         "metrics": metrics,
     }
-
-
-def write_manifest(entry: dict) -> Path:
-    folder = builtin_models_dir()
-    path = folder / "manifest.json"
-    data = json.loads(path.read_text()) if path.is_file() else {"format_version": 1, "models": []}
-    data["models"] = [m for m in data["models"] if m.get("name") != NAME] + [entry]
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
 
 
 def evaluate(n_cases: int) -> dict:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from losses import dice_loss  # noqa: E402
 from unet3d import UNet3D  # noqa: E402
 
 from workstation.demo.chest_labels import LABELS, synthetic_chest  # noqa: E402
@@ -75,17 +76,6 @@ def random_crop(image: np.ndarray, lab: np.ndarray, rng: np.random.Generator) ->
     return img[sl], lb[sl]
 
 
-def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    prob = logits.softmax(1)
-    onehot = F.one_hot(target, CLASSES).permute(0, 4, 1, 2, 3).float()
-    dims = (0, 2, 3, 4)
-    inter = (prob * onehot).sum(dims)
-    denom = prob.sum(dims) + onehot.sum(dims)
-    present = onehot.sum(dims)[1:] > 0  # a class absent from the batch would only learn to vanish
-    score = ((2 * inter + 1.0) / (denom + 1.0))[1:]
-    return 1.0 - score[present].mean() if bool(present.any()) else logits.sum() * 0.0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=14.0)
@@ -117,7 +107,7 @@ def main() -> None:
         x = torch.from_numpy(np.stack([p[0] for p in pairs])[:, None])
         y = torch.from_numpy(np.stack([p[1] for p in pairs]))
         logits = model(x)
-        loss = F.cross_entropy(logits, y, weight=CLASS_WEIGHTS) + dice_loss(logits, y)
+        loss = F.cross_entropy(logits, y, weight=CLASS_WEIGHTS) + dice_loss(logits, y, CLASSES)
         opt.zero_grad()
         loss.backward()
         opt.step()

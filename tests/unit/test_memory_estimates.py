@@ -45,6 +45,13 @@ def _segmentation() -> Any:
     return SegmentationInput(generate_chest_ct(0, n_slices=48, size=192, pixel_mm=1.8)[0])
 
 
+def _cardiac() -> Any:
+    from workstation.analyses.cardiac_function.prepare import cine_input
+    from workstation.demo.cardiac_phantom import generate_cine
+
+    return cine_input(generate_cine(3, n_slices=12, n_phases=20, rows=192, cols=192, pixel_mm=1.6).series())
+
+
 def _rt_dose() -> Any:
     import tempfile
     from pathlib import Path
@@ -74,7 +81,8 @@ def _untraced(name: str) -> int:
 
 @pytest.mark.parametrize("name,make", [("calcium", _calcium), ("perfusion", _perfusion),
                                        ("mammo-cad", _mammo), ("segmentation", _segmentation),
-                                       ("rt-dose", _rt_dose), ("coronary-cta", _coronary)])
+                                       ("rt-dose", _rt_dose), ("coronary-cta", _coronary),
+                                       ("cardiac-function", _cardiac)])
 def test_estimate_bounds_the_measured_peak(name: str, make: Callable[[], Any]) -> None:
     pytest.importorskip("onnxruntime")
     analysis = get(name)

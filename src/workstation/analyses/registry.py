@@ -20,6 +20,7 @@ ANALYSES: dict[str, str] = {
     "segmentation": "workstation.analyses.segmentation",
     "rt-dose": "workstation.analyses.rt_dose",
     "coronary-cta": "workstation.analyses.coronary_cta",
+    "cardiac-function": "workstation.analyses.cardiac_function",
 }
 
 

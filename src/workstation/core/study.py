@@ -34,7 +34,8 @@ class FrameRef:
     direction cosines of ImageOrientationPatient.  ``frame`` is the 0-based frame
     number inside a multi-frame file, ``None`` for a single-frame file.
     ``time_s`` is the acquisition time of this plane in seconds since midnight,
-    when the header gives one.
+    when the header gives one; ``trigger_time_s`` its delay after the R wave (cardiac
+    gating: TriggerTime or NominalCardiacTriggerDelayTime), in seconds.
     """
 
     path: Path
@@ -49,6 +50,7 @@ class FrameRef:
     instance_number: Optional[int] = None
     time_s: Optional[float] = None
     temporal_index: Optional[int] = None
+    trigger_time_s: Optional[float] = None
 
 
 @dataclass

@@ -20,7 +20,7 @@ from workstation.core.progress import ProgressFn, report, scaled
 from workstation.core.study import FrameRef, Series
 from workstation.core.volume import Volume, VolumeSeries
 from workstation.io.dicom_decode import Allocator, read_planes, rescale
-from workstation.io.dicom_geometry import GeometryPlan, plan_series
+from workstation.io.dicom_geometry import NO_TIMES, TIMES_OUT_OF_ORDER, GeometryPlan, plan_series
 from workstation.io.dicom_header import ImageHeader, read_header
 from workstation.io.dicom_layout import FrameExtra, frame_key
 from workstation.io.dicom_scan import EXTRAS_KEY, ScanResult, scan
@@ -42,6 +42,11 @@ META_KEYS = (
     "study_date",
     "window_center",
     "window_width",
+    "heart_rate_bpm",
+    "nominal_interval_ms",
+    "cardiac_number_of_images",
+    "patient_height_m",
+    "patient_weight_kg",
 )
 Extras = dict[tuple[str, Optional[int]], FrameExtra]
 
@@ -140,6 +145,14 @@ def _volume_meta(
     return out
 
 
+def _plane_offsets(plan: GeometryPlan) -> list[float]:
+    """Each stacked plane's distance (mm) from the first along the slice normal: shows gaps the grid hides."""
+    normal = plan.direction[:, 2]
+    first = np.asarray(plan.origin, dtype=float)
+    return [float(np.dot(np.asarray(f.position, dtype=float) - first, normal)) if f.position is not None
+            else float(k * plan.spacing[0]) for k, f in enumerate(plan.frames)]
+
+
 def _sources(frames: tuple[FrameRef, ...]) -> dict[str, Any]:
     """The files and instances a volume was decoded from (derived objects, provenance)."""
     files = tuple(dict.fromkeys(str(f.path) for f in frames))
@@ -186,12 +199,13 @@ def load_series(
     report(progress, 1.0, "Series loaded")
     volume_meta = _volume_meta(meta, extras, decoded, issues)
     volume_meta.update(_sources(plan.frames))
+    volume_meta["slice_positions_mm"] = _plane_offsets(plan)
     return _make_volume(decoded.values, plan, series.modality or str(meta.get("modality") or ""), volume_meta)
 
 
 def load_time_series(
     series: Series, progress: Optional[ProgressFn] = None, *, workers: Optional[int] = None,
-    allocate: Allocator = np.empty,
+    allocate: Allocator = np.empty, clock: str = "acquisition",
 ) -> VolumeSeries:
     """Decode a dynamic series into one volume per time point.
 
@@ -201,18 +215,28 @@ def load_time_series(
     AcquisitionTime or ContentTime), falling back to the nominal trigger delay.
     Uneven sampling is kept as is.  ``allocate(shape, dtype)`` makes the one block
     all time points share (page-locked memory when the series is bound for a GPU).
+    ``clock="trigger"`` (a cardiac cine, whose phases share a breath-hold's acquisition
+    times) takes the trigger delays after the R wave first, acquisition times second.
+    ``meta["times_from"]`` says which gave the times: ``trigger``, ``acquisition`` or
+    ``index`` (none did).
     """
     extras, meta = _extras_and_meta(series)
     decoded = _decode(_plan(series, meta), True, extras, meta, progress, workers, allocate)
     plan, values = decoded.plan, decoded.values
     issues = list(plan.issues)
     n_z = len(plan.frames)
-    times = plan.times_s or _trigger_times(plan, extras)
+    trigger = _trigger_times(plan, extras)
+    order = [(trigger, "trigger"), (plan.times_s, "acquisition")]
+    times, source = next(((t, name) for t, name in (order if clock == "trigger" else order[::-1]) if t), (None, ""))
+    if source == "trigger" and clock == "trigger":  # the acquisition times were not needed
+        issues = [i for i in issues if i not in (NO_TIMES, TIMES_OUT_OF_ORDER)]
     if times is None:
-        times = tuple(float(k) for k in range(len(plan.time_points)))
+        times, source = tuple(float(k) for k in range(len(plan.time_points))), "index"
         issues.append("no usable times: time points numbered 0, 1, 2... s")
     volume_meta = _volume_meta(meta, extras, decoded, issues)
+    volume_meta["times_from"] = source
     volume_meta.update(_sources(tuple(f for planes in plan.time_points for f in planes)))
+    volume_meta["slice_positions_mm"] = _plane_offsets(plan)
     modality = series.modality or str(meta.get("modality") or "")
     volumes = tuple(
         _make_volume(values[k * n_z : (k + 1) * n_z], plan, modality, volume_meta)

@@ -189,6 +189,7 @@ def frame_records(path: Path, ds: Dataset, layout: PixelLayout) -> list[tuple[Fr
             instance_number=instance,
             time_s=time_s,
             temporal_index=temporal,
+            trigger_time_s=None if trigger is None else trigger / 1000.0,
         )
         extra = FrameExtra(
             layout=layout,

@@ -29,6 +29,9 @@ UNIT_TOL = 0.1
 PERPENDICULAR_TOL = 0.05
 MAX_COORD_MM = 1e6  # 1 km from the origin: beyond any scanner's frame of reference
 MAX_SPACING_MM = 1e4
+#: What :func:`plan_series` says of a dynamic series whose acquisition times cannot order it.
+NO_TIMES = "dynamic series without acquisition times"
+TIMES_OUT_OF_ORDER = "acquisition times do not increase with the temporal order"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ def _order_key(f: FrameRef) -> tuple[Any, ...]:
     def opt(v: Optional[float]) -> tuple[bool, float]:
         return (v is None, 0.0 if v is None else float(v))
 
-    return (opt(f.temporal_index), opt(f.time_s), opt(f.instance_number), opt(f.frame), str(f.path))
+    return (opt(f.temporal_index), opt(f.trigger_time_s), opt(f.time_s), opt(f.instance_number), opt(f.frame),
+            str(f.path))
 
 
 def plan_series(
@@ -214,7 +218,7 @@ def _split_time(groups: list[list[FrameRef]], issues: list[str]) -> tuple[tuple[
         return (tuple(g[0] for g in groups),)
     for g in groups:
         g.sort(key=_order_key)
-    timed = any(len({(f.temporal_index, f.time_s) for f in g}) > 1 for g in groups)
+    timed = any(len({(f.temporal_index, f.trigger_time_s, f.time_s) for f in g}) > 1 for g in groups)
     if not timed:
         extra = sum(counts) - len(groups)
         issues.append(f"duplicate positions: {extra} plane(s) share a position with another; the first is used")
@@ -237,13 +241,13 @@ def _relative_times(
         times = [f.time_s for f in planes if f.time_s is not None]
         starts.append(min(times) if times else None)
     if any(t is None for t in starts):
-        issues.append("dynamic series without acquisition times")
+        issues.append(NO_TIMES)
         return None
     values = np.asarray(starts, dtype=float)
     values = np.where(values < values[0] - 43200.0, values + 86400.0, values)  # past midnight
     rel = values - values[0]
     if np.any(np.diff(rel) <= 0):
-        issues.append("acquisition times do not increase with the temporal order")
+        issues.append(TIMES_OUT_OF_ORDER)
         return None
     return tuple(float(t) for t in rel)
 
@@ -279,7 +283,7 @@ def _check_steps(
 def _plan_unpositioned(
     frames: list[FrameRef], in_plane: tuple[float, float], hint: Optional[float], issues: list[str]
 ) -> GeometryPlan:
-    ordered = sorted(frames, key=lambda f: (_order_key(f)[2], _order_key(f)[3], str(f.path)))
+    ordered = sorted(frames, key=lambda f: (_order_key(f)[3], _order_key(f)[4], str(f.path)))
     if len(ordered) > 1:
         issues.append("no ImagePositionPatient: planes ordered by instance and frame number")
     first = ordered[0]

@@ -150,6 +150,7 @@ def _image_identity(path: Path, ds: Dataset, sop_class: str) -> ImageHeader:
         "window_width": width,
         "frame_of_reference_uid": first_text(optional(ds, "FrameOfReferenceUID")),
         "sop_class_uid": sop_class,
+        **_cardiac_meta(ds),
     }
     return ImageHeader(
         path=path,
@@ -168,6 +169,39 @@ def _image_identity(path: Path, ds: Dataset, sop_class: str) -> ImageHeader:
         series_description=first_text(optional(ds, "SeriesDescription")),
         series_meta=series_meta,
     )
+
+
+def _cardiac_meta(ds: Dataset) -> dict[str, Any]:
+    """Heart rate, R-R interval and phases of a gated image, and the patient's height and weight.
+
+    Enhanced objects keep heart rate and R-R interval in the Cardiac Synchronization
+    functional group; the shared group, else the first frame's, is read when the top
+    level lacks them.
+    """
+    gated = _group_item(ds, "SharedFunctionalGroupsSequence") or _group_item(ds, "PerFrameFunctionalGroupsSequence")
+
+    def number(keyword: str, grouped: str = "") -> Optional[float]:
+        found = as_float(optional(ds, keyword))
+        if found is None and grouped and gated is not None:
+            found = as_float(optional(gated, grouped))
+        return found if found is not None and found > 0 else None
+
+    return {
+        "heart_rate_bpm": number("HeartRate", "HeartRate"),
+        "nominal_interval_ms": number("NominalInterval", "RRIntervalTimeNominal"),
+        "cardiac_number_of_images": as_int(optional(ds, "CardiacNumberOfImages")),
+        "patient_height_m": number("PatientSize"),
+        "patient_weight_kg": number("PatientWeight"),
+    }
+
+
+def _group_item(ds: Dataset, groups: str) -> Optional[Dataset]:
+    """The Cardiac Synchronization item of the first item of a functional groups sequence."""
+    outer = optional(ds, groups)
+    if not outer or not isinstance(outer[0], Dataset):
+        return None
+    sync = optional(outer[0], "CardiacSynchronizationSequence")
+    return sync[0] if sync and isinstance(sync[0], Dataset) else None
 
 
 def _pixel_layout(path: Path, ds: Dataset) -> PixelLayout:

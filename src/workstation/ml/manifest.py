@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-TASKS = ("segmentation-3d", "detection-2d")
+TASKS = ("segmentation-3d", "segmentation-2d", "detection-2d")
 NORMALIZATIONS = ("ct-window", "zscore", "minmax")
 _ORIENTATION_LETTERS = ({"L", "R"}, {"P", "A"}, {"S", "I"})
 

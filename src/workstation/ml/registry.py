@@ -250,7 +250,7 @@ def _check_tensors(entry: ModelEntry, path: Path) -> None:
     _check_classes(entry, path, session)
     outputs = {o.name: o for o in session.get_outputs()}
     declared = list(entry.outputs)
-    if not declared and entry.task == "segmentation-3d":
+    if not declared and entry.task.startswith("segmentation"):
         first = session.get_outputs()[0]
         _compare(entry, f"output {first.name!r}", first.shape, first.type,
                  [None, entry.n_classes, *spec.tile], "float32")
@@ -287,10 +287,11 @@ def _check_classes(entry: ModelEntry, path: Path, session: Any) -> None:
     """The labels must name the network's classes: 1..C-1 (segmentation, 0 is background), 1..C (detection)."""
     output, channels = _output_channels(entry, session)
     first = 1
-    last = channels - 1 if entry.task == "segmentation-3d" else channels
+    segmentation = entry.task.startswith("segmentation")
+    last = channels - 1 if segmentation else channels
     expected = list(range(first, last + 1))
     if sorted(entry.labels) != expected:
-        kind = f"background and {channels - 1} classes" if entry.task == "segmentation-3d" else f"{channels} classes"
+        kind = f"background and {channels - 1} classes" if segmentation else f"{channels} classes"
         raise ModelError(
             f"model {entry.name!r} in {entry.manifest or path}: the network's output {output!r} has {channels} "
             f"channels ({kind}) but the manifest names {len(entry.labels)} label(s) {sorted(entry.labels)}; "

@@ -2,7 +2,7 @@
 
 Each is synthetic with known answers: a chest CT with coronary calcium, a CT perfusion
 phantom (a dynamic series), a four-view screening mammogram, a radiotherapy plan (CT,
-structures, plan, dose) and a coronary CT angiogram.
+structures, plan, dose), a coronary CT angiogram and a short-axis cardiac cine MR.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ DEMOS = (
          "workstation.analyses.rt_dose.demo_plan:ensure_demo_plan"),
     Demo("coronary_cta", "C&oronary CT angiogram", "Ctrl+Alt+D", "workstation.demo.coronary_cta:ensure_demo",
          reports_progress=True),
+    Demo("cardiac_cine", "Cardiac c&ine MR (short axis)", "Ctrl+Alt+Shift+D",
+         "workstation.demo.cardiac_dicom:ensure_demo_cine"),
 )
 
 
