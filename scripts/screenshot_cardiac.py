@@ -65,7 +65,7 @@ def _shoot(out: Path, tab: str) -> int:
     if dock is None:
         print("the cardiac function dock did not open", file=sys.stderr)
         return 1
-    panel = dock.widget()
+    panel = window.analysis_docks.panel("cardiac-function")
     window.resizeDocks([dock], [470], Qt.Orientation.Horizontal)
     panel.start()
     waiting = QEventLoop()

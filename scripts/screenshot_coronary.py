@@ -78,7 +78,7 @@ def _shoot(out: Path, size: tuple[int, int], vessel: str, tab: str, demo_dir: Op
     window.job_dock.hide()
     dock = window.analysis_docks.show("coronary-cta")
     assert dock is not None
-    panel = dock.widget()
+    panel = window.analysis_docks.panel("coronary-cta")
     window.resizeDocks([window.browser, dock], [200, 560], Qt.Orientation.Horizontal)
     panel.start()
     if not _wait(app, lambda: panel.result is not None, 1200):

@@ -68,7 +68,7 @@ def _shoot(out: Path, size: tuple[int, ...], tab: str, optimise: bool, demo_dir:
         loop.exec()
     context.jobs.wait(60000)
     dock = window.analysis_docks.show("rt-dose")
-    panel = dock.widget()
+    panel = window.analysis_docks.panel("rt-dose")
     panel.start()
     context.jobs.wait(120000)
     for _ in range(50):

@@ -309,7 +309,7 @@ def test_f6_visits_every_visible_pane_once_a_round(qtbot: QtBot, window: MainWin
     canvas.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is canvas, timeout=3000)
     round_ = [target for _, target in window.docks._panes()]
-    assert len(round_) >= 5  # the view, the browser, the report, calcium, the measurements at least
+    assert len(round_) >= 4  # the view, the browser, the measurements, the right column (calcium before the report)
     tabbed = (window.browser, window.pacs.dock)  # one tab group: only the front one is a pane
     assert sum(any(dock.isAncestorOf(t) for t in round_) for dock in tabbed) == 1
     visited = []

@@ -129,7 +129,7 @@ def test_open_demo_perfusion_and_mammography(qtbot: QtBot, window: MainWindow, t
     menu = next(a.menu() for a in window.menus.menus["File"].actions() if a.text() == "Open &demo")
     entries = {a.text().replace("&", ""): a for a in menu.actions()}
     assert set(entries) == {"Chest CT (coronary calcium)", "Perfusion CT (dynamic series)", "Mammography (four views)",
-                            "RT plan (CT, structures, dose)", "Coronary CT angiogram"}
+                            "RT plan (CT, structures, dose)", "Coronary CT angiogram", "Cardiac cine MR (short axis)"}
     with qtbot.waitSignal(window.loader.series_loaded, timeout=120000):
         entries["Perfusion CT (dynamic series)"].trigger()
     series = window.area.state.time_series

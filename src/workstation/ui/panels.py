@@ -136,8 +136,11 @@ class AnalysisDocks:
             dock = self._dock(analysis.title, widget)
             dock.setObjectName(f"analysis_dock_{name}")
             dock.setAccessibleName(analysis.title)
-            others = [d for d in self.docks.values() if not d.isFloating()]
-            self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            right = Qt.DockWidgetArea.RightDockWidgetArea
+            # one tab group on the right (the other panels, the report): each panel gets the column's height
+            others = [d for d in self.window.findChildren(QDockWidget) if d is not dock and not d.isFloating()
+                      and not d.isHidden() and self.window.dockWidgetArea(d) == right]
+            self.window.addDockWidget(right, dock)
             if others:
                 self.window.tabifyDockWidget(others[-1], dock)
             self.docks[name] = dock

@@ -35,6 +35,7 @@ class CineView(QWidget):
         self.levels = (1.0, 0.5)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumSize(240, 220)
+        self.graphics.setAccessibleName("Short-axis cine with the LV and RV contours")
         self.box = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.box.addItem(self.image_item)
@@ -44,6 +45,8 @@ class CineView(QWidget):
         self.roi: Optional[pg.PolyLineROI] = None
         self._roi_for: Optional[tuple[int, int, str]] = None  # (phase, slice, border) the handles belong to
         self.slice_slider, self.phase_slider = QSlider(Qt.Orientation.Horizontal), QSlider(Qt.Orientation.Horizontal)
+        self.slice_slider.setAccessibleName("Slice")
+        self.phase_slider.setAccessibleName("Phase")
         self.position = QLabel("")
         self.play_button = QPushButton("Play")
         self.play_button.setCheckable(True)

@@ -27,6 +27,7 @@ class CurveView(pg.PlotWidget):
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(150)
+        self.setAccessibleName("LV and RV volume against time, with the ED and ES markers")
         self.addLegend(offset=(-10, 10))
         self.setLabel("left", "volume", units="ml")
         self.lv = self.plot([], [], pen=pg.mkPen((230, 60, 60), width=2), symbol="o", symbolSize=4, name="LV")
@@ -108,6 +109,7 @@ class BullseyeView(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("AHA 17-segment bull's-eye of systolic wall thickening")
         self.box = self.addViewBox(lockAspect=True, invertY=True, enableMenu=False, enableMouse=False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.box.addItem(self.image_item)
