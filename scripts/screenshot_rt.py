@@ -67,7 +67,7 @@ def _shoot(out: Path, size: tuple[int, ...], tab: str, optimise: bool, demo_dir:
         window.loader.load_series(ct)
         loop.exec()
     context.jobs.wait(60000)
-    dock = window.analysis_docks.show("rt-dose")
+    window.analysis_docks.show("rt-dose")
     panel = window.analysis_docks.panel("rt-dose")
     panel.start()
     context.jobs.wait(120000)
