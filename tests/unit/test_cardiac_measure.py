@@ -182,3 +182,16 @@ def test_elongated_sections_and_a_wrong_phase_count_are_warned(case) -> None:  #
     m = measure(labels, cine, CardiacParams(), cpu_backend())
     assert any("elongated" in w and "not be short-axis" in w for w in m.warnings)
     assert any("no RV blood pool found" in w for w in m.warnings)
+
+
+def test_holes_are_filled_per_plane_as_scipy_fills_them() -> None:
+    import scipy.ndimage as ndi
+
+    from workstation.analyses.cardiac_function import kernel
+
+    rng = np.random.default_rng(3)
+    plane = np.zeros((3, 3, 3), dtype=bool)
+    plane[1] = ndi.generate_binary_structure(2, 1)
+    for _ in range(10):
+        mask = ndi.binary_dilation(rng.random((5, 40, 50)) > 0.93, structure=plane, iterations=int(rng.integers(1, 3)))
+        np.testing.assert_array_equal(kernel.fill_holes_per_plane(mask, ndi), ndi.binary_fill_holes(mask, plane))

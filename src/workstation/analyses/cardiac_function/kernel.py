@@ -31,6 +31,23 @@ def _plane_diamond(xp: Any, steps: int) -> Any:
     return xp.asarray((np.abs(yy) + np.abs(xx) <= steps)[None])
 
 
+def fill_holes_per_plane(mask: Any, ndimage: Any) -> Any:
+    """``mask`` with, in every plane, the background not 4-connected to the plane's edge filled.
+
+    SciPy's ``binary_fill_holes`` with an in-plane structure does this; CuPy's fills every
+    plane whole with such a structure, so both take this route: label the background, keep
+    what touches an edge.
+    """
+    xp = array_module(mask)
+    background, count = ndimage.label(~mask, structure=_plane_structure(xp))
+    edges = xp.concatenate([background[:, 0, :].ravel(), background[:, -1, :].ravel(),
+                            background[:, :, 0].ravel(), background[:, :, -1].ravel()])
+    outside = xp.zeros(int(count) + 1, dtype=bool)
+    outside[edges] = True
+    outside[0] = False  # label 0: the mask itself
+    return ~outside[background]
+
+
 def largest_per_plane(mask: Any, ndimage: Any) -> Any:
     """``mask`` keeping, in every plane, only its largest 4-connected component."""
     xp = array_module(mask)
@@ -62,9 +79,8 @@ def clean_labels(labels: Any, ndimage: Any, papillary_px: int = 0) -> Any:
     leaves inside the cavity.
     """
     xp = array_module(labels)
-    structure = _plane_structure(xp)
     lv = largest_per_plane(labels == LV_BLOOD, ndimage)
-    lv = ndimage.binary_fill_holes(lv, structure=structure)
+    lv = fill_holes_per_plane(lv, ndimage)
     if papillary_px > 0:
         # n 4-connected steps as one diamond (CuPy cannot iterate a dilation except brute force,
         # and its brute-force closing differs from SciPy's): dilate, then erode, by it
