@@ -88,6 +88,20 @@ def grab_with_3d(window: Any, viewer3d: Any = None) -> Any:
     return shot
 
 
+def save_and_close(app: Any, window: Any, shot: Any, out: Path, note: str = "") -> int:
+    """Save ``shot`` to ``out``, close ``window`` and release the X connection (before Xvfb goes)."""
+    import shiboken6
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shot.save(str(out))
+    print(f"saved {out} ({shot.width()}x{shot.height()})" + (f"; {note}" if note else ""))
+    window.close()
+    window.context.jobs.wait(5000)
+    del window
+    shiboken6.delete(app)
+    return 0
+
+
 def _grab(window: Any, out: Path) -> None:
     shot = grab_with_3d(window, window.area.viewer3d if window.area.has_viewer3d() else None)
     out.parent.mkdir(parents=True, exist_ok=True)

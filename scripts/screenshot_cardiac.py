@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import start_xvfb_if_needed  # noqa: E402
+from screenshot import save_and_close, start_xvfb_if_needed  # noqa: E402
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -83,17 +83,7 @@ def _shoot(out: Path, tab: str) -> int:
     window.load_report.hide()
     for _ in range(30):
         app.processEvents()
-    shot = window.grab()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shot.save(str(out))
-    print(f"saved {out} ({shot.width()}x{shot.height()}); {panel.summary.text().splitlines()[0]}")
-    window.close()
-    context.jobs.wait(5000)
-    import shiboken6
-
-    del window
-    shiboken6.delete(app)
-    return 0
+    return save_and_close(app, window, window.grab(), out, panel.summary.text().splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from screenshot import start_xvfb_if_needed
+from screenshot import save_and_close, start_xvfb_if_needed
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -91,16 +91,7 @@ def _shoot(out: Path, size: tuple[int, int], vessel: str, tab: str, demo_dir: Op
     window.area.state.set_window(800.0, 200.0)
     _wait(app, lambda: False, 1.0)
     shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shot.save(str(out))
-    print(f"saved {out} ({shot.width()}x{shot.height()}); vessels {', '.join(names)}; CAD-RADS {panel.result.cad_rads}")
-    window.close()
-    context.jobs.wait(5000)
-    import shiboken6
-
-    del window
-    shiboken6.delete(app)
-    return 0
+    return save_and_close(app, window, shot, out, f"vessels {', '.join(names)}; CAD-RADS {panel.result.cad_rads}")
 
 
 if __name__ == "__main__":

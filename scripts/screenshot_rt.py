@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import grab_with_3d, start_xvfb_if_needed  # noqa: E402
+from screenshot import grab_with_3d, save_and_close, start_xvfb_if_needed  # noqa: E402
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -93,17 +93,7 @@ def _shoot(out: Path, size: tuple[int, ...], tab: str, optimise: bool, demo_dir:
     viewer3d.surfaces.wait()
     for _ in range(30):
         app.processEvents()
-    shot = grab_with_3d(window, viewer3d)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shot.save(str(out))
-    print(f"saved {out} ({shot.width()}x{shot.height()})")
-    window.close()
-    context.jobs.wait(5000)
-    import shiboken6
-
-    del window
-    shiboken6.delete(app)
-    return 0
+    return save_and_close(app, window, grab_with_3d(window, viewer3d), out)
 
 
 if __name__ == "__main__":
