@@ -219,3 +219,31 @@ def test_dicomdir_default_series_shows_all_seven_images(qtbot: QtBot, window: Ma
     uids = {vp.canvas.image.facts.sop_instance_uid for vp in shown}
     assert uids == window.context.series.instance_uids
     assert not any("kept 1 of 7" in reason for _, reason in window.load_report.rows())
+
+
+def test_each_tab_group_shows_one_tab_bar(qtbot: QtBot, window: MainWindow) -> None:
+    """A tab group whose docks are all hidden must not lend its tab bar to a later group
+    (the studies / local database tabs once showed twice, one copy over the job list)."""
+    from PySide6.QtWidgets import QDockWidget, QTabBar
+
+    def shown_bars() -> list[tuple[str, ...]]:
+        qtbot.wait(50)
+        bars = [tuple(bar.tabText(i) for i in range(bar.count())) for bar in window.findChildren(QTabBar)
+                if bar.isVisible() and bar.count() and bar.parent() is window]
+        shown = {d.windowTitle() for d in window.findChildren(QDockWidget) if d.isVisible()}
+        assert all(shown & set(tabs) for tabs in bars), bars  # no bar of a group whose docks are all hidden
+        return bars
+
+    window.resize(1366, 768)
+    window.show()
+    bars = shown_bars()
+    assert not any(d.isVisible() for d in (window.load_report, window.measurements, window.gpu_dock))  # until needed
+    assert bars.count(("Studies", "Local database")) == 1 and len(bars) == len(set(bars)), bars
+    window.load_report.show()
+    window.measurements.show()  # the bottom docks join as tabs when they appear
+    assert window.load_report in window.tabifiedDockWidgets(window.measurements)
+    window.load_report.hide()
+    window.measurements.hide()
+    window.analysis_docks.show("calcium")
+    bars = shown_bars()
+    assert len(bars) == len(set(bars)) and ("Load report", "Measurements") not in bars, bars

@@ -42,14 +42,41 @@ class Docks:
         window.addDockWidget(bottom, self.load_report)
         window.addDockWidget(bottom, self.measurements)
         window.addDockWidget(bottom, self.gpu)
-        window.tabifyDockWidget(self.load_report, self.measurements)
-        window.tabifyDockWidget(self.measurements, self.gpu)
+        self._grouping = False
+        for dock in self.bottom():
+            dock.visibilityChanged.connect(lambda shown, d=dock: self._tab_with_shown(d, shown))
         for dock in (self.browser, self.jobs, self.load_report, self.measurements, self.gpu):
             dock.setMinimumSize(*SMALL_DOCK)
-        for dock in (self.load_report, self.measurements, self.gpu):
-            dock.hide()
         window.resizeDocks([self.browser], [LEFT_WIDTH], Qt.Orientation.Horizontal)
         self.measurements.model.changed.connect(self._show_measurements)
+
+    def bottom(self) -> tuple[QDockWidget, ...]:
+        return self.load_report, self.measurements, self.gpu
+
+    def hide_until_needed(self) -> None:
+        """Hide the bottom docks (each is shown when it has something to show)."""
+        for dock in self.bottom():
+            dock.hide()
+
+    def _tab_with_shown(self, dock: QDockWidget, shown: bool) -> None:
+        """A bottom dock that appears joins the bottom dock already shown as a tab.
+
+        Tabbed only when shown: Qt gives a tab group whose docks are all hidden a tab bar that
+        stays on screen when another group (the browser's) forms later.
+        """
+        window = self.window
+        if not shown or self._grouping or window.dockWidgetArea(dock) != Qt.DockWidgetArea.BottomDockWidgetArea:
+            return
+        others = [d for d in self.bottom() if d is not dock and d.isVisible() and not d.isFloating()
+                  and window.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea
+                  and d not in window.tabifiedDockWidgets(dock)]
+        if others:
+            self._grouping = True
+            try:
+                window.tabifyDockWidget(others[0], dock)
+                dock.raise_()
+            finally:
+                self._grouping = False
 
     def _show_measurements(self) -> None:
         if self.measurements.model.items and self.measurements.isHidden():

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.report_dock = self.menus.report_dock
         self._connect()
         self.pacs = install_pacs(self)
+        self.docks.hide_until_needed()
         self.report_dock.sender = self.pacs.send_to_pacs
         self._restore()
         self.reload_protocols()

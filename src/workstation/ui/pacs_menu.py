@@ -35,8 +35,7 @@ class PacsIntegration(QObject):
         self.window = window
         self.service = service or PacsService(window.context, window.settings)
         self.dock = DatabaseDock(self.service, window)
-        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
-        window.tabifyDockWidget(window.browser, self.dock)
+        window.tabifyDockWidget(window.browser, self.dock)  # (added first elsewhere, Qt leaves a stray tab bar)
         window.browser.raise_()
         self.send_to_pacs = SendToPacs(self.service, window)
         self.dialog: PacsDialog | None = None
