@@ -52,6 +52,17 @@ def test_sagittal_acquisition_is_shown_as_sagittal_with_head_up() -> None:
     assert axial_like.edge_labels(vol) == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
 
 
+def test_planes_far_from_every_patient_axis_are_called_oblique() -> None:
+    def rotation_x(degrees: float) -> np.ndarray:
+        c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+        return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+    tilted = _vol(rotation_x(20.0))  # an axial acquisition with 20 degrees of gantry-like tilt: still axial
+    assert SlicePlane.for_volume(tilted, 0).name(tilted) == "axial"
+    double = _vol(rotation_x(40.0) @ np.array([[0.8, -0.6, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]]))
+    assert SlicePlane.for_volume(double, 0).name(double) == "oblique"  # a short-axis-like stack
+
+
 @pytest.mark.parametrize("direction", [np.eye(3), np.diag([-1.0, 1.0, -1.0]),
                                        np.column_stack([[0, 1, 0], [0, 0, -1], [1, 0, 0]]).astype(float)])
 @pytest.mark.parametrize("axis", [0, 1, 2])

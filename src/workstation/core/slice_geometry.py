@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from workstation.core.volume import Volume
 
 AXIS_NAMES = {0: "axial", 1: "coronal", 2: "sagittal"}
+OBLIQUE_COS = 0.9  # a slice normal this close to a patient axis (within about 25 degrees) names the plane
 _LETTERS = (("R", "L"), ("A", "P"), ("F", "H"))  # (negative, positive) along LPS x, y, z
 
 
@@ -95,9 +96,13 @@ class SlicePlane:
         return (float(spacing[self.row_axis]), float(spacing[self.col_axis]))
 
     def name(self, volume: Volume) -> str:
-        """``axial``, ``coronal`` or ``sagittal`` from the slice normal in patient space."""
-        normal = _patient_vector(volume.direction, self.axis)
-        return {2: "axial", 1: "coronal", 0: "sagittal"}[int(np.argmax(np.abs(normal)))]
+        """``axial``, ``coronal`` or ``sagittal`` from the slice normal in patient space;
+        ``oblique`` when the normal is more than about 25 degrees from every patient axis
+        (a cardiac short-axis stack, say)."""
+        normal = np.abs(_patient_vector(volume.direction, self.axis))
+        if normal.max() < OBLIQUE_COS * np.linalg.norm(normal):
+            return "oblique"
+        return {2: "axial", 1: "coronal", 0: "sagittal"}[int(np.argmax(normal))]
 
     # -- data -----------------------------------------------------------------------
     def extract(self, array: NDArray[Any], index: int) -> NDArray[Any]:
