@@ -303,7 +303,7 @@ if [ ${#TRACE[@]} -gt 0 ]; then
       }
       for (i = (call ~ /^symlink/ ? n : 1); i <= n; i++) print q[i]
     }' | sort -u)"
-  outside="$(echo "$written" | grep -v "^$BASE/\(config\|data\|cache\|state\|out\|out-junk\)/" \
+  outside="$(echo "$written" | grep -v "^$BASE/\(config\|data\|cache\|state\|out\|out-junk\)\(/\|$\)" \
     | grep -Ev "^/dev/(null|tty|pts/)|^/proc/|^$BASE/tmp/\.ses$|^$" || true)"
   if [ -z "$outside" ]; then
     pass "traced writes: all $(echo "$written" | grep -c .) paths are in the user's folders or --out (and \$TMPDIR/.ses)"

@@ -51,6 +51,7 @@ class PacsService(QObject):
         self.config = load_pacs_settings(settings)
         for problem in self.config.problems:
             log.warning("PACS settings: %s", problem)
+        self._session: tempfile.TemporaryDirectory[str] | None = None
         self.database, self.cache = self._open_store(database, cache_root)
         default_results = data_dir() / "results" if not folder_problem(data_dir()) else self.cache.root.parent / "results"
         self.results_dir = Path(results_dir) if results_dir is not None else default_results
@@ -74,7 +75,9 @@ class PacsService(QObject):
             reason = folder_problem(folder.path) or exc.strerror or type(exc).__name__
             log.warning("%s; the local study database and the PACS cache are kept for this session only",
                         unwritable_message(folder, reason))
-            session = Path(tempfile.mkdtemp(prefix="workstation-session-"))
+            # removed when the service shuts down (or, failing that, when the interpreter exits)
+            self._session = tempfile.TemporaryDirectory(prefix="workstation-session-")
+            session = Path(self._session.name)
             db = database or StudyDatabase(session / "studies.sqlite")
             return db, StudyCache(db, session / "cache", limit_bytes=self.limit_bytes)
 
@@ -138,6 +141,9 @@ class PacsService(QObject):
 
     def shutdown(self) -> None:
         self.stop_server()
+        if self._session is not None:
+            self._session.cleanup()  # a read-only home's session-only database and cache
+            self._session = None
 
     # -- clients and jobs -------------------------------------------------------------------
     def client(self, node: Node, *, retrieving: bool = False) -> Client:
