@@ -1,8 +1,8 @@
 """The main window's docks and where they sit; cycling the keyboard focus through the panes.
 
 Study browser and job dock share the left side, the load report, the measurements
-table and the GPU monitor the bottom (tabbed), analysis panels the right (tabbed,
-:mod:`workstation.ui.panels`).  F6 / Shift+F6 move the keyboard focus from the image
+table and the GPU monitor the bottom (tabbed as they appear), analysis panels and the
+report the right (tabbed, :mod:`workstation.ui.panels`).  F6 / Shift+F6 move the keyboard focus from the image
 view to each visible dock and back, so every pane is reachable without a mouse.
 """
 

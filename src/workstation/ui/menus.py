@@ -1,9 +1,10 @@
 """The main window's menus: every command of the application, each with a key.
 
-File (open, recent, demos, save annotations, settings, quit), Edit (undo/redo of
-annotations, copy the measurements), View (layouts, hanging protocols, image display,
-prior link, device, theme, docks, focus), Tools (mouse tools, DICOM tags), Analyses
-(from the registry) and Help (shortcuts, manual).  Another module adds an entry with
+File (open, recent, demos, export, save annotations, settings, models, quit), Edit
+(undo/redo of annotations, copy the measurements), View (layouts, hanging protocols,
+image display, prior link, device, theme, docks, focus), Tools (mouse tools, DICOM
+tags), Analyses (from the registry), Report (the report dock's actions) and Help
+(shortcuts, manual); the PACS module adds its own menu before Help.  Another module adds an entry with
 :meth:`Menus.add` (its menu by title).
 """
 
