@@ -3,7 +3,9 @@
 pydicom trusts declared lengths: it allocates a corrupt 4 GB length before reading it,
 and stops quietly where a file was cut.  Here it reads through a file object that
 never returns more than the bytes left, and a value shorter than its declared length
-is reported as a truncated file.  The names and IDs of the patient are registered for
+is reported as a truncated file; a deflated dataset is inflated (and thrown away) once in
+bounded pieces first, so that one that would grow past ``MAX_INFLATE_RATIO`` times the
+file's size is refused before pydicom inflates it whole.  The names and IDs of the patient are registered for
 redaction from their raw bytes before any value is converted, so no log line,
 exception text or crash report about the file can carry them.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import io
 import os
+import struct
+import zlib
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +31,10 @@ from workstation.io.errors import DicomReadError
 DEFER_BYTES = 1024
 DEFLATED = "1.2.840.10008.1.2.1.99"
 PIXEL_DATA = 0x7FE00010
+#: A deflated dataset may inflate to this many times its file's size (at least ``MIN_INFLATE_BYTES``).
+MAX_INFLATE_RATIO = 256
+MIN_INFLATE_BYTES = 16 * 2**20
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 #: Attributes naming the patient: registered for redaction from logs as soon as a file is opened.
 IDENTITY_KEYWORDS = ("PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthName")
 
@@ -47,6 +55,61 @@ class _BoundedReader(io.BufferedReader):
         if size is not None and size >= 0:
             size = min(size, max(0, self._size - self.tell()))
         return super().read(size)
+
+
+def _deflated_body_offset(path: Path) -> Optional[int]:
+    """Where the deflated dataset starts, when the file meta names the deflated transfer syntax.
+
+    The meta group is read by hand (explicit VR little endian, within the file): pydicom
+    would inflate the rest as soon as it saw the transfer syntax.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(132)
+        if len(head) < 132 or head[128:] != b"DICM":
+            return None
+        syntax = b""
+        while True:
+            start = fh.tell()
+            tag = fh.read(6)
+            if len(tag) < 6:
+                return None
+            group, element = struct.unpack("<HH", tag[:4])
+            if group != 0x0002:
+                return start if syntax.rstrip(b"\0 ").decode("ascii", "replace") == DEFLATED else None
+            vr = tag[4:6]
+            if vr in _LONG_VRS:
+                fh.read(2)
+                raw = fh.read(4)
+                length = struct.unpack("<I", raw)[0] if len(raw) == 4 else 0
+            else:
+                raw = fh.read(2)
+                length = struct.unpack("<H", raw)[0] if len(raw) == 2 else 0
+            value = fh.read(min(length, 1024)) if element == 0x0010 else b""
+            if element == 0x0010:
+                syntax = value
+            else:
+                fh.seek(length, os.SEEK_CUR)
+
+
+def _check_inflated_size(path: Path, size: int) -> None:
+    """Refuse a deflated dataset that would inflate past ``MAX_INFLATE_RATIO`` x the file."""
+    offset = _deflated_body_offset(path)
+    if offset is None:
+        return
+    limit = max(MIN_INFLATE_BYTES, MAX_INFLATE_RATIO * size)
+    inflater, total = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while chunk := fh.read(1 << 20):
+            try:
+                total += len(inflater.decompress(chunk, limit + 1 - total))
+                while inflater.unconsumed_tail and total <= limit:
+                    total += len(inflater.decompress(inflater.unconsumed_tail, limit + 1 - total))
+            except zlib.error:
+                raise DicomReadError(path, "corrupt deflated dataset") from None
+            if total > limit:
+                raise DicomReadError(path, f"deflated dataset expands beyond {MAX_INFLATE_RATIO} times the file's "
+                                           f"size ({limit / 2**20:.0f} MiB)")
 
 
 def _dcmread(path: Path, defer: bool, force: bool) -> Dataset:
@@ -80,6 +143,7 @@ def open_dataset(path: Path, *, defer: bool = True) -> Dataset:
     size = file_size(path)
     if size == 0:
         raise DicomReadError(path, "empty file")
+    _check_inflated_size(path, size)
     try:
         ds = _dcmread(path, defer, force=False)
     except InvalidDicomError:
