@@ -20,14 +20,15 @@ Run: ``python bench/bench_calcium.py [--sizes 64,200,400] [--repeat 3]``.
 from __future__ import annotations
 
 import argparse
-import time
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
+from timing import best_of, gpu_or_none  # bench/ is the script's folder
+
 from workstation.analyses.calcium.logic import run
 from workstation.analyses.calcium.params import CalciumParams
-from workstation.compute.backend import Backend, GpuError, _cuda_backend, cpu_backend
+from workstation.compute.backend import cpu_backend
 from workstation.core.volume import Volume
 from workstation.demo.chest_ct import generate_chest_ct
 
@@ -57,26 +58,6 @@ def scipy_loops(a: np.ndarray, pixel_mm: float, dz: float) -> float:
             peak = float(a[k][sel].max())
             total += area * (4 if peak >= 400 else 3 if peak >= 300 else 2 if peak >= 200 else 1)
     return total * dz / 3.0
-
-
-def best_of(fn: Callable[[], Any], repeat: int, sync: Optional[Callable[[], None]] = None) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        if sync:
-            sync()
-        t0 = time.perf_counter()
-        out = fn()
-        if sync:
-            sync()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def gpu_or_none() -> Optional[Backend]:
-    try:
-        return _cuda_backend(0)
-    except GpuError:
-        return None
 
 
 def main() -> None:

@@ -21,28 +21,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
+
+from timing import gpu_or_none, median_of  # bench/ is the script's folder
 
 from workstation.analyses.cardiac_function.logic import run
 from workstation.analyses.cardiac_function.measure import measure
 from workstation.analyses.cardiac_function.params import CardiacParams
 from workstation.analyses.cardiac_function.prepare import cine_input
-from workstation.compute.backend import Backend, GpuError, _cuda_backend, cpu_backend
+from workstation.compute.backend import Backend, cpu_backend
 from workstation.demo.cardiac_phantom import generate_cine
 
 STAGES = ("upload", "localise", "inference", "postprocess")
-
-
-def _median(fn: Any, repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def _end_to_end(cine: Any, backend: Backend, repeat: int) -> tuple[float, dict[str, float], Any]:
@@ -86,11 +79,7 @@ def main() -> None:
     case = generate_cine(4242, n_slices=args.slices, n_phases=args.phases, rows=args.size, cols=args.size,
                          pixel_mm=358.4 / args.size, thickness_mm=8.0, gap_mm=2.0)
     cine = cine_input(case.series(), sex="M")
-    try:
-        gpu: Optional[Backend] = _cuda_backend(0)
-    except GpuError as exc:
-        print(f"(GPU columns skipped: {exc})\n")
-        gpu = None
+    gpu = gpu_or_none(say=True)
     planes = args.slices * args.phases
     print(f"Cardiac function of a {args.slices}-slice x {args.phases}-phase {args.size}x{args.size} cine "
           f"({planes} planes, {case.images.nbytes / 1e6:.0f} MB float32), model cardiac-cine, median of {args.repeat}\n")
@@ -113,8 +102,8 @@ def main() -> None:
 
     labels = case.labels
     params = CardiacParams()
-    numpy_s, ours = _median(lambda: measure(labels, cine, params, cpu_backend()), args.repeat)
-    peer_s, _ = _median(lambda: _peer_loop(labels), args.repeat)
+    numpy_s, ours = median_of(lambda: measure(labels, cine, params, cpu_backend()), args.repeat, warmup=False)
+    peer_s, _ = median_of(lambda: _peer_loop(labels), args.repeat, warmup=False)
     cupy_s, gpu_m = (None, None)
     if gpu is not None:
         device_labels = gpu.asarray(labels)
@@ -125,7 +114,7 @@ def main() -> None:
             gpu.synchronize()
             return out
 
-        cupy_s, gpu_m = _median(on_gpu, args.repeat)
+        cupy_s, gpu_m = median_of(on_gpu, args.repeat, warmup=False)
     print("\nPost-processing alone on the phantom's true labels (clean-up, areas, rays, discs, segments, download)\n")
     print("| numpy ms | cupy ms (labels on the GPU) | scipy per-plane loop ms | loop/numpy | numpy/cupy | volumes agree |")
     print("|---:|---:|---:|---:|---:|---|")

@@ -28,7 +28,7 @@ import argparse
 from typing import Any, Optional
 
 import numpy as np
-from bench_calcium import best_of, gpu_or_none  # bench/ is the script's folder
+from timing import best_of, gpu_or_none  # bench/ is the script's folder
 
 from workstation.analyses.coronary_cta.params import CoronaryParams
 from workstation.analyses.coronary_cta.vessel import analyse, trace

@@ -27,34 +27,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 from resize_images import reference_resize, textured_rgb
+from timing import median_of as timed
 
 from workstation.compute.resize import resize_batch
 
 BUS_GBPS = 53.8
 Row = tuple[str, float, float | None, str]
-
-
-def timed(fn: Callable[[], Any], repeat: int, sync: Callable[[], None] = lambda: None) -> tuple[float, Any]:
-    out = fn()  # warm-up (kernel compilation, caches)
-    sync()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def psnr(reference: np.ndarray, image: np.ndarray) -> float:

@@ -19,9 +19,10 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
+from timing import best_of  # bench/ is the script's folder
 
 
 def _write_series(folder: Path, slices: int, size: int) -> None:
@@ -46,15 +47,6 @@ def ensure_series(folder: Path, slices: int, size: int) -> Path:
             p.unlink()
         _write_series(folder, slices, size)
     return folder
-
-
-def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def load_ours(folder: Path, workers: Optional[int] = None) -> Any:

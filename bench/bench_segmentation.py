@@ -16,31 +16,22 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from typing import Any, Optional
 
 import numpy as np
 
+from timing import gpu_or_none, median_of  # bench/ is the script's folder
+
 from workstation.analyses.segmentation.logic import run
 from workstation.analyses.segmentation.params import SegmentationParams
-from workstation.compute.backend import Backend, GpuError, _cuda_backend, cpu_backend
+from workstation.compute.backend import Backend, cpu_backend
 from workstation.demo.chest_labels import synthetic_chest
-
-
-def _time(fn: Any, repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def _segment(volume: Any, backend: Backend, repeat: int) -> tuple[float, dict[str, float], Any]:
     params = SegmentationParams(batch_size=4)
     run(volume, params, backend)  # warm-up: session, kernels
-    total, result = _time(lambda: run(volume, params, backend), repeat)
+    total, result = median_of(lambda: run(volume, params, backend), repeat, warmup=False)
     return total, dict(result.timings_s), result
 
 
@@ -57,7 +48,7 @@ def _peer_resample(volume: Any, repeat: int) -> Optional[float]:
         return sitk.Resample(image, size, sitk.Transform(), sitk.sitkLinear, image.GetOrigin(), (3.0, 3.0, 3.0),
                              image.GetDirection(), -1000.0, sitk.sitkFloat32)
 
-    return _time(go, repeat)[0]
+    return median_of(go, repeat, warmup=False)[0]
 
 
 def _kernels(volume: Any, truth: Any, backend: Backend, repeat: int) -> dict[str, float]:
@@ -95,9 +86,9 @@ def _kernels(volume: Any, truth: Any, backend: Backend, repeat: int) -> dict[str
         return host, structures
 
     pre(), post()  # warm-up (kernel compilation on the GPU)
-    return {"preprocess (upload, resample, normalise)": _time(pre, repeat)[0],
-            "labels to study grid (argmax of resampled scores)": _time(labels, repeat)[0],
-            "postprocess (labels to study grid, measures, download)": _time(post, repeat)[0]}
+    return {"preprocess (upload, resample, normalise)": median_of(pre, repeat, warmup=False)[0],
+            "labels to study grid (argmax of resampled scores)": median_of(labels, repeat, warmup=False)[0],
+            "postprocess (labels to study grid, measures, download)": median_of(post, repeat, warmup=False)[0]}
 
 
 def main() -> None:
@@ -110,11 +101,7 @@ def main() -> None:
     case = synthetic_chest(1234, shape=(args.slices, args.size, args.size), spacing=(1.0, pixel, pixel))
     volume = case.volume
     n_vox = int(np.prod(volume.shape))
-    try:
-        gpu: Optional[Backend] = _cuda_backend(0)
-    except GpuError as exc:
-        print(f"(GPU columns skipped: {exc})\n")
-        gpu = None
+    gpu = gpu_or_none(say=True)
     size = f"{volume.shape[2]}x{volume.shape[1]}x{volume.shape[0]}"
     print(f"Segmentation of a {size} CT ({n_vox / 1e6:.1f} Mvoxel, int16), model chest-organs, "
           f"median of {args.repeat}\n")
