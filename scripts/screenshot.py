@@ -88,6 +88,28 @@ def grab_with_3d(window: Any, viewer3d: Any = None) -> Any:
     return shot
 
 
+def shown_window(size: tuple[int, ...] = (1366, 768), layout: str = "") -> tuple[Any, Any, Any]:
+    """(app, context, window): the main window in the dark theme, on the CPU, keeping no
+    settings, at ``size`` in ``layout`` (the default: the window's own), shown."""
+    from PySide6.QtWidgets import QApplication
+
+    from workstation.analyses.panel_api import ViewerContext
+    from workstation.compute.backend import cpu_backend
+    from workstation.jobs.runner import JobRunner
+    from workstation.ui.main_window import MainWindow
+    from workstation.ui.theme import apply_dark_theme
+
+    app = QApplication.instance() or QApplication([])
+    apply_dark_theme(app)  # type: ignore[arg-type]
+    context = ViewerContext(JobRunner(backend=cpu_backend()))
+    window = MainWindow(context, settings=None)
+    window.resize(size[0], size[1])
+    if layout:
+        window.set_layout(layout)
+    window.show()
+    return app, context, window
+
+
 def save_and_close(app: Any, window: Any, shot: Any, out: Path, note: str = "") -> int:
     """Save ``shot`` to ``out``, close ``window`` and release the X connection (before Xvfb goes)."""
     import shiboken6

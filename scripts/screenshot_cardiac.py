@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import save_and_close, start_xvfb_if_needed  # noqa: E402
+from screenshot import save_and_close, shown_window, start_xvfb_if_needed  # noqa: E402
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -38,20 +38,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def _shoot(out: Path, tab: str) -> int:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from workstation.analyses.panel_api import ViewerContext
-    from workstation.compute.backend import cpu_backend
-    from workstation.jobs.runner import JobRunner
-    from workstation.ui.main_window import MainWindow
-    from workstation.ui.theme import apply_dark_theme
 
-    app = QApplication.instance() or QApplication([])
-    apply_dark_theme(app)  # type: ignore[arg-type]
-    context = ViewerContext(JobRunner(backend=cpu_backend()))
-    window = MainWindow(context, settings=None)
-    window.resize(1366, 768)
-    window.show()
+    app, context, window = shown_window()
     loop = QEventLoop()
     window.loader.series_loaded.connect(lambda *_: loop.quit())
     window.loader.failed.connect(lambda what, err: (print(f"{what}: {err}", file=sys.stderr), loop.quit()))

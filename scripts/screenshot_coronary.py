@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from screenshot import save_and_close, start_xvfb_if_needed
+from screenshot import save_and_close, shown_window, start_xvfb_if_needed
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -52,22 +52,10 @@ def _wait(app: object, done: object, seconds: float) -> bool:
 def _shoot(out: Path, size: tuple[int, int], vessel: str, tab: str, demo_dir: Optional[str]) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage
-    from PySide6.QtWidgets import QApplication
 
-    from workstation.analyses.panel_api import ViewerContext
-    from workstation.compute.backend import cpu_backend
     from workstation.demo.coronary_cta import ensure_demo
-    from workstation.jobs.runner import JobRunner
-    from workstation.ui.main_window import MainWindow
-    from workstation.ui.theme import apply_dark_theme
 
-    app = QApplication.instance() or QApplication([])
-    apply_dark_theme(app)  # type: ignore[arg-type]
-    context = ViewerContext(JobRunner(backend=cpu_backend()))
-    window = MainWindow(context, settings=None)
-    window.resize(*size)
-    window.set_layout("2d")
-    window.show()
+    app, context, window = shown_window(size, "2d")
     folder = ensure_demo(demo_dir)
     window.open_paths([folder])
     if not _wait(app, lambda: context.volume is not None, 300):

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import start_xvfb_if_needed
+from screenshot import save_and_close, shown_window, start_xvfb_if_needed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,22 +32,11 @@ def main(argv: list[str] | None = None) -> int:
 def _shoot(out: Path) -> int:
     from PySide6.QtCore import QEventLoop, QPoint, QTimer
     from PySide6.QtGui import QImage, QPainter
-    from PySide6.QtWidgets import QApplication
 
-    from workstation.analyses.panel_api import ViewerContext
-    from workstation.compute.backend import cpu_backend
     from workstation.demo.chest_ct import ensure_demo
-    from workstation.jobs.runner import JobRunner
     from workstation.ui.export_dialog import ExportDialog
-    from workstation.ui.main_window import MainWindow
-    from workstation.ui.theme import apply_dark_theme
 
-    app = QApplication.instance() or QApplication([])
-    apply_dark_theme(app)  # type: ignore[arg-type]
-    context = ViewerContext(JobRunner(backend=cpu_backend()))
-    window = MainWindow(context, settings=None)
-    window.resize(1366, 768)
-    window.show()
+    app, context, window = shown_window()
     loop = QEventLoop()
     window.loader.series_loaded.connect(lambda *_: loop.quit())
     QTimer.singleShot(120000, loop.quit)
@@ -74,13 +63,8 @@ def _shoot(out: Path) -> int:
     painter = QPainter(shot)
     painter.drawImage(window.mapFromGlobal(dialog.mapToGlobal(QPoint(0, 0))), dialog.grab().toImage())
     painter.end()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shot.save(str(out))
-    print(f"saved {out} ({shot.width()}x{shot.height()})")
     dialog.close()
-    window.close()
-    context.jobs.wait(5000)
-    return 0
+    return save_and_close(app, window, shot, out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot import grab_with_3d, save_and_close, start_xvfb_if_needed  # noqa: E402
+from screenshot import grab_with_3d, save_and_close, shown_window, start_xvfb_if_needed  # noqa: E402
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -37,22 +37,10 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def _shoot(out: Path, size: tuple[int, ...], tab: str, optimise: bool, demo_dir: Optional[str]) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from workstation.analyses.panel_api import ViewerContext
     from workstation.analyses.rt_dose.demo_plan import TUMOUR_CENTRE, ensure_demo_plan
-    from workstation.compute.backend import cpu_backend
-    from workstation.jobs.runner import JobRunner
-    from workstation.ui.main_window import MainWindow
-    from workstation.ui.theme import apply_dark_theme
 
-    app = QApplication.instance() or QApplication([])
-    apply_dark_theme(app)  # type: ignore[arg-type]
-    context = ViewerContext(JobRunner(backend=cpu_backend()))
-    window = MainWindow(context, settings=None)
-    window.resize(size[0], size[1])
-    window.set_layout("mpr-2x2")
-    window.show()
+    app, context, window = shown_window(size, "mpr-2x2")
     folder = ensure_demo_plan(demo_dir)
     loop = QEventLoop()
     window.loader.series_loaded.connect(lambda *_: loop.quit())
