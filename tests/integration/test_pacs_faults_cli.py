@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -21,9 +22,11 @@ from pacs_archive import (
 
 from workstation.io.database import StudyDatabase, StudySearch
 from workstation.io.pacs.client import connect
+from workstation.io.pacs.dimse import DimseClient, retrieve_identifier
 from workstation.io.pacs.errors import Fault, PacsError
-from workstation.io.pacs.nodes import LocalAE
+from workstation.io.pacs.nodes import DimseNode, LocalAE
 from workstation.io.pacs.query import Query
+from workstation.io.pacs.transfer import FolderDestination, SopSink
 from workstation.jobs.batch import main
 
 pytestmark = pytest.mark.integration
@@ -174,6 +177,30 @@ def test_time_outs(silent_server: int, capsys: pytest.CaptureFixture[str]) -> No
     web = f"dicomweb+http://127.0.0.1:{silent_server}/dicom-web"
     code, _, err = batch(capsys, "pacs", "echo", web, "--timeout", "1")
     assert code == 4 and err.strip().endswith("time-out: no answer to QIDO-RS within 1 s")
+
+
+def _fault_of(call: Any, *args: Any) -> str:
+    with pytest.raises(PacsError) as caught:
+        call(*args)
+    return str(caught.value)
+
+
+def test_c_get_association_faults_read_as_every_other_operations(
+        archive: Archive, silent_server: int, tmp_path: Path) -> None:
+    """C-GET has its own upper layer; a rejection, a stopped server and a hung one read the same."""
+    stopped = orthanc_or_skip(tmp_path / "orthanc", users=False)
+    stopped.stop()
+    nodes = [
+        archive.dimse(ae_title="NOT_ORTHANC"),
+        DimseNode("", "ORTHANC", "127.0.0.1", stopped.dicom_port),
+        DimseNode("", "PACS", "127.0.0.1", silent_server, timeout_s=1),
+    ]
+    for node in nodes:
+        client = DimseClient(node, LocalAE("WSCLI"))
+        sink = SopSink(FolderDestination(tmp_path / "out"))
+        by_get = _fault_of(client.get, retrieve_identifier("1.2.3", "1.2.3.4", None), (), sink, lambda: None)
+        assert by_get == _fault_of(client.echo)
+    assert not (tmp_path / "out").exists()
 
 
 def test_send_reports_what_is_not_dicom(archive: Archive, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -15,13 +15,17 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pydicom
 import pytest
 from orthanc_server import Orthanc, orthanc_or_skip
+from pydicom_files import data_file
 
 from workstation.io.pacs.client import connect
 from workstation.io.pacs.errors import Fault, PacsError
 from workstation.io.pacs.nodes import Auth, DicomWebNode, DimseNode, LocalAE, Tls
 from workstation.io.pacs.query import Query
+from workstation.io.pacs.transfer import FolderDestination, SopSink
 from workstation.jobs.batch import main
 
 pytestmark = pytest.mark.integration
@@ -122,11 +126,36 @@ def test_dicom_tls_with_our_client_certificate(secured: tuple[Orthanc, dict[str,
     assert connect(node, LocalAE("WSTLS")).find("STUDY", Query()) == []
 
 
-def test_dicom_tls_refuses_an_untrusted_server(secured: tuple[Orthanc, dict[str, Path], int]) -> None:
+def test_c_get_over_dicom_tls(secured: tuple[Orthanc, dict[str, Path], int], tmp_path: Path) -> None:
+    """C-GET runs on its own upper layer: TLS there too, and the instance arrives intact."""
+    server, certs, _ = secured
+    original = pydicom.dcmread(data_file("CT_small.dcm"))
+    (stored,) = server.upload([Path(data_file("CT_small.dcm"))])
+    tls = Tls(ca_file=str(certs["ca.pem"]), cert_file=str(certs["client.pem"]), key_file=str(certs["client.key"]))
+    node = DimseNode("", server.aet, "127.0.0.1", server.dicom_port, tls=tls, timeout_s=10)
+    sink = SopSink(FolderDestination(tmp_path))
+    try:
+        connect(node, LocalAE("WSTLS")).fetch(str(original.StudyInstanceUID), str(original.SeriesInstanceUID), None,
+                                              sink, lambda: None)
+    finally:
+        server.rest("DELETE", f"/instances/{stored}")  # the other tests expect an empty archive
+    (arrival,) = sink.arrivals
+    got = pydicom.dcmread(arrival.path)
+    assert got.SOPInstanceUID == original.SOPInstanceUID
+    np.testing.assert_array_equal(got.pixel_array, original.pixel_array)
+
+
+@pytest.mark.parametrize("operation", ["echo", "get"])
+def test_dicom_tls_refuses_an_untrusted_server(secured: tuple[Orthanc, dict[str, Path], int], operation: str,
+                                               tmp_path: Path) -> None:
     server, _, _ = secured
     node = DimseNode("", server.aet, "127.0.0.1", server.dicom_port, tls=Tls(), timeout_s=10)
+    client = connect(node, LocalAE("WSTLS"))
     with pytest.raises(PacsError) as caught:
-        connect(node, LocalAE("WSTLS")).echo()
+        if operation == "echo":
+            client.echo()
+        else:
+            client.fetch("1.2.3", "1.2.3.4", None, SopSink(FolderDestination(tmp_path)), lambda: None)
     assert caught.value.fault is Fault.TLS and "certificate is not trusted" in str(caught.value)
 
 

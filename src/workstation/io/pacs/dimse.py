@@ -1,4 +1,8 @@
-"""DIMSE client over pynetdicom: C-ECHO, C-FIND, C-GET, C-MOVE and C-STORE against one node.
+"""DIMSE client: C-ECHO, C-FIND, C-GET, C-MOVE and C-STORE against one node.
+
+C-ECHO, C-FIND, C-MOVE and C-STORE go through pynetdicom; C-GET, where the PACS
+sends whole series to us, through :mod:`~workstation.io.pacs.upper_layer`, which
+reads its thousands of PDUs for a small fraction of pynetdicom's cost a PDU.
 
 Every fault becomes a :class:`~workstation.io.pacs.errors.PacsError`: a failed
 association is diagnosed (rejected and why, connection refused, no TCP answer, TLS
@@ -21,6 +25,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from workstation.core.progress import Cancelled
+from workstation.io.pacs import get_scu, upper_layer
 from workstation.io.pacs.errors import Fault, PacsError
 from workstation.io.pacs.nodes import DimseNode, LocalAE
 from workstation.io.pacs.query import (
@@ -37,7 +42,6 @@ from workstation.io.pacs.transfer import (
     COMPRESSED_SYNTAXES,
     NATIVE_SYNTAXES,
     SopSink,
-    encoded_instance,
 )
 
 log = logging.getLogger(__name__)
@@ -88,12 +92,9 @@ class DimseClient:
 
     # -- association --------------------------------------------------------------------
     @contextmanager
-    def association(
-        self, contexts: Sequence[tuple[str, Sequence[str]]], *, scp_roles: Iterable[str] = (),
-        on_store: Callable[[Any], int] | None = None,
-    ) -> Iterator[Any]:
-        """An established association proposing ``contexts`` (abstract syntax, syntaxes)."""
-        from pynetdicom import AE, build_role, evt
+    def association(self, contexts: Sequence[tuple[str, Sequence[str]]]) -> Iterator[Any]:
+        """An established pynetdicom association proposing ``contexts`` (abstract syntax, syntaxes)."""
+        from pynetdicom import AE
 
         ae = AE(ae_title=self.local.ae_title)
         for timeout in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
@@ -101,12 +102,9 @@ class DimseClient:
         ae.maximum_pdu_size = 0  # let the peer send PDUs as large as it likes
         for abstract, syntaxes in contexts:
             ae.add_requested_context(abstract, list(syntaxes))
-        roles: list[Any] = [build_role(uid, scp_role=True) for uid in dict.fromkeys(scp_roles)]
-        handlers: list[Any] = [(evt.EVT_C_STORE, on_store)] if on_store is not None else []
         tls = (self.node.tls.context(), self.node.host) if self.node.tls else None
         start = time.monotonic()
-        assoc = ae.associate(self.node.host, self.node.port, ae_title=self.node.ae_title, ext_neg=roles,
-                             evt_handlers=handlers, tls_args=tls)
+        assoc = ae.associate(self.node.host, self.node.port, ae_title=self.node.ae_title, tls_args=tls)
         if not assoc.is_established:
             raise self._association_fault(assoc, time.monotonic() - start)
         try:
@@ -121,41 +119,82 @@ class DimseClient:
     def _association_fault(self, assoc: Any, elapsed: float) -> PacsError:
         answer = assoc.acceptor.primitive
         if assoc.is_rejected and answer is not None:
-            reason = str(answer.reason_str)
-            hint = ""
-            if "Called AE" in reason:
-                hint = f"; is {self.node.ae_title!r} the PACS's AE title?"
-            elif "Calling AE" in reason:
-                hint = f"; the PACS does not accept our AE title {self.local.ae_title!r}: register it there"
-            return self._fail(Fault.REJECTED, f"{answer.result_str}, by the {answer.source_str}: {reason}{hint}")
+            return self._rejection(answer)
         if answer is not None and answer.result == 0:
-            return self._fail(Fault.REFUSED, "the PACS accepted none of the proposed SOP classes / transfer syntaxes")
+            return self._nothing_accepted()
         self._probe()
         if elapsed >= 0.9 * self.node.timeout_s:
-            return self._fail(Fault.TIMEOUT, f"no answer to the association request within {self.node.timeout_s:g} s")
+            return self._no_answer()
         return self._fail(Fault.PROTOCOL, "the PACS closed the connection during the association request")
+
+    def _rejection(self, answer: Any) -> PacsError:
+        """The fault of an A-ASSOCIATE-RJ (pynetdicom's primitive), with what to do about it."""
+        reason = str(answer.reason_str)
+        hint = ""
+        if "Called AE" in reason:
+            hint = f"; is {self.node.ae_title!r} the PACS's AE title?"
+        elif "Calling AE" in reason:
+            hint = f"; the PACS does not accept our AE title {self.local.ae_title!r}: register it there"
+        return self._fail(Fault.REJECTED, f"{answer.result_str}, by the {answer.source_str}: {reason}{hint}")
+
+    def _nothing_accepted(self) -> PacsError:
+        return self._fail(Fault.REFUSED, "the PACS accepted none of the proposed SOP classes / transfer syntaxes")
+
+    def _no_answer(self) -> PacsError:
+        return self._fail(Fault.TIMEOUT, f"no answer to the association request within {self.node.timeout_s:g} s")
 
     def _probe(self) -> None:
         """Raise the network fault that stops a connection to the node, if there is one."""
-        where = f"{self.node.host}:{self.node.port}"
         try:
-            with socket.create_connection((self.node.host, self.node.port), timeout=self.node.timeout_s) as sock:
-                if self.node.tls:
-                    with self.node.tls.context().wrap_socket(sock, server_hostname=self.node.host):
-                        pass
-        except ConnectionRefusedError:
-            raise self._fail(Fault.UNREACHABLE, f"connection refused at {where}: is the PACS running and is "
-                             "this its DICOM port?") from None
-        except socket.gaierror:
-            raise self._fail(Fault.UNREACHABLE, f"unknown host {self.node.host!r}") from None
-        except TimeoutError:
-            raise self._fail(Fault.TIMEOUT, f"no TCP answer from {where} within {self.node.timeout_s:g} s") from None
-        except ssl.SSLCertVerificationError as exc:
-            raise self._fail(Fault.TLS, f"the server's certificate is not trusted ({exc.verify_message})") from None
-        except ssl.SSLError as exc:
-            raise self._fail(Fault.TLS, f"TLS handshake failed ({exc.reason or exc})") from None
+            with upper_layer.connect(self.node.host, self.node.port, self.node.timeout_s, self._tls()):
+                pass
         except OSError as exc:
-            raise self._fail(Fault.UNREACHABLE, f"cannot connect to {where} ({exc.strerror or exc})") from None
+            raise self._network_fault(exc) from None
+
+    def _tls(self) -> ssl.SSLContext | None:
+        return self.node.tls.context() if self.node.tls else None
+
+    def _network_fault(self, exc: OSError) -> PacsError:
+        """The fault of a failed TCP connection or TLS handshake to the node."""
+        where = f"{self.node.host}:{self.node.port}"
+        if isinstance(exc, ConnectionRefusedError):
+            return self._fail(Fault.UNREACHABLE, f"connection refused at {where}: is the PACS running and is "
+                              "this its DICOM port?")
+        if isinstance(exc, socket.gaierror):
+            return self._fail(Fault.UNREACHABLE, f"unknown host {self.node.host!r}")
+        if isinstance(exc, TimeoutError):
+            return self._fail(Fault.TIMEOUT, f"no TCP answer from {where} within {self.node.timeout_s:g} s")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return self._fail(Fault.TLS, f"the server's certificate is not trusted ({exc.verify_message})")
+        if isinstance(exc, ssl.SSLError):
+            return self._fail(Fault.TLS, f"TLS handshake failed ({exc.reason or exc})")
+        return self._fail(Fault.UNREACHABLE, f"cannot connect to {where} ({exc.strerror or exc})")
+
+    @contextmanager
+    def _streaming_association(self, contexts: Sequence[tuple[str, Sequence[str]]],
+                               scp_roles: Sequence[str]) -> Iterator[upper_layer.Association]:
+        """An association on :mod:`upper_layer`, with the same faults as :meth:`association`."""
+        try:
+            sock = upper_layer.connect(self.node.host, self.node.port, self.node.timeout_s, self._tls())
+        except OSError as exc:
+            raise self._network_fault(exc) from None
+        try:
+            assoc = upper_layer.associate(sock, self.local.ae_title, self.node.ae_title, contexts, scp_roles)
+        except upper_layer.AssociationRejected as exc:
+            raise self._rejection(exc.answer) from None
+        except upper_layer.NothingAccepted:
+            raise self._nothing_accepted() from None
+        except TimeoutError:
+            raise self._no_answer() from None
+        except (upper_layer.AssociationEnded, upper_layer.ProtocolError, OSError) as exc:
+            raise self._fail(Fault.PROTOCOL, f"association request failed: {exc}") from None
+        try:
+            yield assoc
+        except BaseException:
+            assoc.abort()
+            raise
+        else:
+            assoc.release()
 
     # -- operations ---------------------------------------------------------------------
     def echo(self) -> float:
@@ -204,26 +243,30 @@ class DimseClient:
         ``tick()`` runs after each response; raising :class:`Cancelled` from it aborts.
         """
         classes = list(dict.fromkeys(sop_classes)) or list(COMMON_STORAGE_CLASSES)
-        contexts: list[tuple[str, Sequence[str]]] = [(STUDY_GET, NATIVE_SYNTAXES)]
-        for uid in classes[: (MAX_CONTEXTS - 1) // 2]:
-            contexts += [(uid, NATIVE_SYNTAXES), (uid, COMPRESSED_SYNTAXES)]
+        contexts = [(STUDY_GET, NATIVE_SYNTAXES), *storage_contexts(classes, MAX_CONTEXTS - 1)]
+        classes = list(dict.fromkeys(uid for uid, _ in contexts[1:]))
         study, series = str(identifier.StudyInstanceUID), str(identifier.SeriesInstanceUID)
 
-        def on_store(event: Any) -> int:
+        def identity(sop_uid: str) -> tuple[str, str, str]:
             # the request names the instance and the identifier its series: no header to parse
-            uids = (study, series, str(event.request.AffectedSOPInstanceUID))
-            return sink.receive(encoded_instance(event), uids)
+            return study, series, sop_uid
 
-        with self.association(contexts, scp_roles=classes, on_store=on_store) as assoc:
-            self._retrieve(assoc.send_c_get(identifier, STUDY_GET), assoc, "C-GET", tick)
+        with self._streaming_association(contexts, classes) as assoc:
+            responses = get_scu.c_get(assoc, STUDY_GET, identifier, sink, identity)
+            try:
+                self._retrieve(responses, "C-GET", tick)
+            except TimeoutError:
+                raise self._fail(Fault.TIMEOUT, f"no answer to C-GET within {self.node.timeout_s:g} s") from None
+            except (upper_layer.AssociationEnded, upper_layer.ProtocolError, OSError) as exc:
+                raise self._fail(Fault.PROTOCOL, f"C-GET: {exc}") from None
 
     def move(self, identifier: Dataset, destination: str, tick: Callable[[], None]) -> None:
         """C-MOVE ``identifier`` to AE ``destination`` (a storage SCP the PACS knows)."""
         with self.association([(STUDY_MOVE, NATIVE_SYNTAXES)]) as assoc:
             responses = assoc.send_c_move(identifier, destination, STUDY_MOVE)
-            self._retrieve(responses, assoc, "C-MOVE", tick, destination=destination)
+            self._retrieve(responses, "C-MOVE", tick, destination=destination)
 
-    def _retrieve(self, responses: Iterable[tuple[Dataset, Any]], assoc: Any, what: str,
+    def _retrieve(self, responses: Iterable[tuple[Dataset, Any]], what: str,
                   tick: Callable[[], None], destination: str = "") -> None:
         for status, _, waited in _timed(responses):
             code = status_of(status)
@@ -265,6 +308,23 @@ class DimseClient:
                         tick(path, exc.detail)
                     else:
                         tick(path, None)
+
+
+def storage_contexts(classes: Sequence[str], budget: int) -> list[tuple[str, Sequence[str]]]:
+    """Presentation contexts for receiving ``classes``, at most ``budget`` of them.
+
+    A PACS that does not transcode sends an instance only on a context that accepted
+    its stored transfer syntax, and an acceptor picks one syntax per context.  So
+    every syntax gets its own context when the budget allows; otherwise each class gets
+    explicit and implicit little endian apart and the compressed syntaxes together
+    (whichever one the PACS picks; PACS that transcode, as Orthanc does, send any
+    instance on it).  Classes past the budget are left out.
+    """
+    syntaxes = [*NATIVE_SYNTAXES, *COMPRESSED_SYNTAXES]
+    if len(classes) * len(syntaxes) <= budget:
+        return [(uid, [syntax]) for uid in classes for syntax in syntaxes]
+    groups: list[Sequence[str]] = [[syntax] for syntax in NATIVE_SYNTAXES] + [COMPRESSED_SYNTAXES]
+    return [(uid, group) for uid in classes[: budget // len(groups)] for group in groups]
 
 
 def retrieve_identifier(study_uid: str, series_uid: str, instances: Sequence[InstanceRow] | None) -> Dataset:
