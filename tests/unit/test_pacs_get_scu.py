@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import io
 import random
+import re
 import socket
 import struct
 import threading
@@ -29,7 +30,7 @@ from pydicom.dataset import Dataset
 from pydicom_files import data_file
 
 from workstation.core.progress import Cancelled
-from workstation.io.pacs import upper_layer
+from workstation.io.pacs import command_set, upper_layer
 from workstation.io.pacs.dimse import STUDY_GET, DimseClient, retrieve_identifier
 from workstation.io.pacs.errors import Fault, PacsError
 from workstation.io.pacs.nodes import DimseNode
@@ -51,6 +52,70 @@ def get(client: DimseClient, folder: Path, classes: list[str],
     sink = SopSink(FolderDestination(folder))
     client.get(retrieve_identifier(STUDY, SERIES, None), classes, sink, tick)
     return sink
+
+
+# -- command sets, against pynetdicom's encoder and decoder -------------------------------
+def _pynetdicom_command(message: Any) -> bytes:
+    """The command set bytes of a pynetdicom DIMSE message."""
+    command = b""
+    for primitive in message.encode_msg(1, 16384):
+        for _, data in primitive.presentation_data_value_list:
+            if data[0] & 1:
+                command += data[1:]
+    return command
+
+
+@pytest.mark.parametrize(("sop_instance", "status"), [("1.2.3", 0x0000), ("1.2.840.1234.5", 0xA700)])
+def test_our_store_response_is_byte_for_byte_pynetdicoms(sop_instance: str, status: int) -> None:
+    from pynetdicom.dimse_messages import C_STORE_RSP
+    from pynetdicom.dimse_primitives import C_STORE
+
+    answer = C_STORE()
+    answer.MessageIDBeingRespondedTo, answer.AffectedSOPClassUID = 517, CT
+    answer.AffectedSOPInstanceUID, answer.Status = sop_instance, status
+    message = C_STORE_RSP()
+    message.primitive_to_message(answer)
+    assert command_set.store_response(517, CT, sop_instance, status) == _pynetdicom_command(message)
+
+
+def test_command_sets_read_as_pynetdicom_wrote_them() -> None:
+    from pynetdicom.dimse_messages import C_GET_RSP
+    from pynetdicom.dimse_primitives import C_GET
+
+    response = C_GET()
+    response.MessageIDBeingRespondedTo, response.AffectedSOPClassUID, response.Status = 1, STUDY_GET, 0xB000
+    response.NumberOfRemainingSuboperations, response.NumberOfCompletedSuboperations = 0, 297
+    response.NumberOfFailedSuboperations, response.NumberOfWarningSuboperations = 3, 0
+    response.ErrorComment = "three files missing"
+    message = C_GET_RSP()
+    message.primitive_to_message(response)
+    fields = command_set.read(_pynetdicom_command(message))
+    assert fields == {"AffectedSOPClassUID": STUDY_GET, "CommandField": 0x8010, "MessageIDBeingRespondedTo": 1,
+                      "CommandDataSetType": 0x0101, "Status": 0xB000, "ErrorComment": "three files missing",
+                      "NumberOfRemainingSuboperations": 0, "NumberOfCompletedSuboperations": 297,
+                      "NumberOfFailedSuboperations": 3, "NumberOfWarningSuboperations": 0}
+    store = store_request(instances(1)[0], 9)
+    length = struct.unpack_from(">L", store, 6)[0]  # the first PDV holds the whole command
+    fields = command_set.read(store[12:12 + length - 2])
+    assert (fields["CommandField"], fields["MessageID"], fields["AffectedSOPInstanceUID"]) == (1, 9, f"{SERIES}.1")
+
+
+def test_elements_outside_the_command_group_are_skipped() -> None:
+    """Orthanc 1.10 ends a failed C-GET's command with the Failed SOP Instance UID List."""
+    status = struct.pack("<HHI", 0, 0x0900, 2) + b"\x00\xc0"
+    failed = struct.pack("<HHI", 8, 0, 4) + struct.pack("<I", 12) + struct.pack("<HHI", 8, 0x58, 4) + b"1.2\x00"
+    assert command_set.read(status + failed) == {"Status": 0xC000}
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    (b"\x00\x00\x00\x01\x02\x00", "truncated element header"),
+    (struct.pack("<HHI", 8, 0x58, 40) + b"1\x00", "element (0008,0058) of 40 bytes does not fit"),
+    (struct.pack("<HHI", 0, 0x0900, 400) + b"\x00\x00", "element (0000,0900) of 400 bytes does not fit"),
+    (struct.pack("<HHI", 0, 0x0900, 4) + bytes(4), "Status of 4 bytes (US is 2)"),
+])
+def test_malformed_command_sets_are_named(raw: bytes, words: str) -> None:
+    with pytest.raises(command_set.MalformedCommand, match=re.escape(words)):
+        command_set.read(raw)
 
 
 # -- pynetdicom as the PACS -------------------------------------------------------------

@@ -4,7 +4,9 @@ The PACS answers a C-GET-RQ with C-STORE-RQ sub-operations on the same associati
 each followed (in practice) by a pending C-GET-RSP, and ends with a final C-GET-RSP.
 Each instance's data fragments are streamed to its file as they arrive (no decoding:
 the file is the data set as sent, behind a Part 10 header naming the negotiated
-transfer syntax), then answered with a C-STORE-RSP carrying the sink's status.
+transfer syntax), then answered with a C-STORE-RSP carrying the sink's status.  The
+command sets go through :mod:`~workstation.io.pacs.command_set`; pydicom (through
+pynetdicom) encodes only the request's identifier and decodes a final response's.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from collections.abc import Callable, Iterator
 
 from pydicom.dataset import Dataset
 
+from workstation.io.pacs import command_set
+from workstation.io.pacs.command_set import NO_DATA_SET
 from workstation.io.pacs.transfer import IncomingInstance, SopSink
 from workstation.io.pacs.upper_layer import Association, Fragment, ProtocolError
 
 C_STORE_RQ, C_GET_RSP = 0x0001, 0x8010
-NO_DATA_SET = 0x0101
 PENDING = (0xFF00, 0xFF01)
 #: Longest command set or response identifier we hold (they are a few hundred bytes).
 MAX_SMALL_MESSAGE = 16 << 20
 MESSAGE_ID = 1
+Fields = dict[str, int | str]
 
 
 def c_get(assoc: Association, model: str, identifier: Dataset, sink: SopSink,
@@ -51,9 +55,9 @@ def c_get(assoc: Association, model: str, identifier: Dataset, sink: SopSink,
 
     command = bytearray()
     #: the instance being received: where it goes, its C-STORE-RQ, its context
-    storing: tuple[IncomingInstance, Dataset, int] | None = None
+    storing: tuple[IncomingInstance, Fields, int] | None = None
     #: a C-GET-RSP whose identifier (failed instance UIDs) is still arriving
-    response: Dataset | None = None
+    response: Fields | None = None
     response_data = bytearray()
     try:
         for fragment in assoc.fragments():
@@ -79,7 +83,7 @@ def c_get(assoc: Association, model: str, identifier: Dataset, sink: SopSink,
                     if has_data:
                         response = fields
                         continue
-                    yield fields, None
+                    yield command_set.as_dataset(fields), None
                     if _final(fields):
                         return
                 else:
@@ -98,7 +102,7 @@ def c_get(assoc: Association, model: str, identifier: Dataset, sink: SopSink,
                     fields, response = response, None
                     found = _decode(bytes(response_data), assoc.accepted[fragment.context_id])
                     response_data.clear()
-                    yield fields, found
+                    yield command_set.as_dataset(fields), found
                     if _final(fields):
                         return
             else:
@@ -114,49 +118,42 @@ def _gather(into: bytearray, fragment: Fragment) -> None:
     into += fragment.data
 
 
-def _final(fields: Dataset) -> bool:
+def _final(fields: Fields) -> bool:
     return _number(fields, "Status") not in PENDING
 
 
-def _number(fields: Dataset, keyword: str) -> int:
-    """A command set's US value, which must be there and single."""
+def _number(fields: Fields, keyword: str) -> int:
+    """A command set's US value, which must be there."""
     value = fields.get(keyword)
     if not isinstance(value, int):
-        raise ProtocolError(f"a DIMSE command without a single {keyword}")
+        raise ProtocolError(f"a DIMSE command without its {keyword}")
     return value
 
 
-def _incoming(assoc: Association, fields: Dataset, context_id: int, sink: SopSink,
+def _incoming(assoc: Association, fields: Fields, context_id: int, sink: SopSink,
               identity: Callable[[str], tuple[str, str, str]]) -> IncomingInstance:
-    sop_class = str(fields.get("AffectedSOPClassUID", "") or "")
-    sop_instance = str(fields.get("AffectedSOPInstanceUID", "") or "")
     _number(fields, "MessageID")
+    sop_class = str(fields.get("AffectedSOPClassUID", ""))
+    sop_instance = str(fields.get("AffectedSOPInstanceUID", ""))
     if not (sop_class and sop_instance):
         raise ProtocolError("a C-STORE request without its SOP class or SOP instance UID")
     if assoc.abstract.get(context_id) != sop_class:
-        raise ProtocolError(f"a C-STORE of {sop_class or 'no SOP class'} on the context of "
-                            f"{assoc.abstract.get(context_id)}")
+        raise ProtocolError(f"a C-STORE of {sop_class} on the context of {assoc.abstract.get(context_id)}")
     return sink.incoming(identity(sop_instance), sop_class, assoc.accepted[context_id])
 
 
-def _answer_store(assoc: Association, request: Dataset, context_id: int, status: int) -> None:
+def _answer_store(assoc: Association, request: Fields, context_id: int, status: int) -> None:
     """The C-STORE-RSP of a sub-operation, with ``status``."""
-    from pynetdicom.dimse_messages import C_STORE_RSP
-    from pynetdicom.dimse_primitives import C_STORE
-
-    answer = C_STORE()
-    answer.MessageIDBeingRespondedTo = int(request.MessageID)
-    answer.AffectedSOPClassUID = request.AffectedSOPClassUID
-    answer.AffectedSOPInstanceUID = request.AffectedSOPInstanceUID
-    answer.Status = status
-    message = C_STORE_RSP()
-    message.primitive_to_message(answer)
-    assoc.send(message, context_id)
+    answer = command_set.store_response(_number(request, "MessageID"), str(request["AffectedSOPClassUID"]),
+                                        str(request["AffectedSOPInstanceUID"]), status)
+    assoc.send_command(context_id, answer)
 
 
-def _command_set(raw: bytearray) -> Dataset:
-    """A command set (always implicit VR little endian), read whole."""
-    return _decode(bytes(raw), "1.2.840.10008.1.2")
+def _command_set(raw: bytearray) -> Fields:
+    try:
+        return command_set.read(raw)
+    except command_set.MalformedCommand as exc:
+        raise ProtocolError(f"malformed DIMSE command ({exc})") from None
 
 
 def _decode(raw: bytes, transfer_syntax: str) -> Dataset:

@@ -107,6 +107,17 @@ class Association:
             chunks.append(pdu.encode())
         self.sock.sendall(b"".join(chunks))
 
+    def send_command(self, context_id: int, command: bytes) -> None:
+        """Send an encoded command set with no data set (in PDUs the peer takes)."""
+        step = self.peer_max_pdu - 6
+        chunks = []
+        for start in range(0, len(command), step):
+            piece = command[start:start + step]
+            control = 0x03 if start + step >= len(command) else 0x01
+            chunks.append(_HEADER.pack(P_DATA, 0, len(piece) + 6) + _PDV.pack(len(piece) + 2, context_id, control)
+                          + piece)
+        self.sock.sendall(b"".join(chunks))
+
     def fragments(self) -> Iterator[Fragment]:
         """Every presentation data value the peer sends, in order.
 
