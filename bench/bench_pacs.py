@@ -7,6 +7,7 @@ uploads both over REST, then times, best of ``--repeats``, each into an empty fo
 
 * ours: C-GET, C-MOVE (to our storage SCP), WADO-RS (multipart, instances as stored),
   through :func:`workstation.io.pacs.retrieve.retrieve` (instance listing included);
+* pynetdicom alone: a C-GET of the series writing each instance as received;
 * dcmtk 3.6.7: ``getscu`` and ``movescu`` (Debian ``dcmtk``) on the same series, with
   ``TCP_NODELAY=1`` (and ``getscu`` once without it, DCMTK's default);
 * the four-series study: ours one series after the other and four at a time (C-GET
@@ -118,6 +119,38 @@ def ours(orthanc: Orthanc, method: str, study: str, series: list[str] | None, pa
     return run
 
 
+def pynetdicom_get(orthanc: Orthanc, study: str, series: str) -> Callable[[Path], Any]:
+    """A plain pynetdicom C-GET of the series, each instance written as received.
+
+    ``event.encoded_dataset()`` (no decoding), CT contexts only: pynetdicom's fastest
+    path, the one our C-GET used before it moved to its own upper layer.
+    """
+    from pydicom.dataset import Dataset
+    from pynetdicom import AE, build_role, evt
+
+    ct, get_model = "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.2.2.3"
+
+    def run(out: Path) -> None:
+        def on_store(event: Any) -> int:
+            (out / f"{event.request.AffectedSOPInstanceUID}.dcm").write_bytes(event.encoded_dataset())
+            return 0x0000
+
+        ae = AE(ae_title=OUR_AE)
+        ae.maximum_pdu_size = 0
+        ae.add_requested_context(get_model)
+        ae.add_requested_context(ct)
+        identifier = Dataset()
+        identifier.QueryRetrieveLevel, identifier.StudyInstanceUID, identifier.SeriesInstanceUID = "SERIES", study, series
+        assoc = ae.associate("127.0.0.1", orthanc.dicom_port, ae_title=orthanc.aet,
+                             ext_neg=[build_role(ct, scp_role=True)], evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        assert assoc.is_established
+        for _ in assoc.send_c_get(identifier, get_model):
+            pass
+        assoc.release()
+
+    return run
+
+
 def dcmtk(orthanc: Orthanc, tool: str, study: str, series: str | None, nodelay: bool = True) -> Callable[[Path], Any]:
     """``getscu``/``movescu`` on the series (or study); ``nodelay``: with ``TCP_NODELAY=1``.
 
@@ -172,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("1 series", "ours C-GET", ours(orthanc, "get", single_study, None, 1, server)),
                 ("1 series", "ours C-MOVE", ours(orthanc, "move", single_study, None, 1, server)),
                 ("1 series", "ours WADO-RS", ours(orthanc, "wado", single_study, None, 1, server)),
+                ("1 series", "pynetdicom C-GET", pynetdicom_get(orthanc, single_study, single_series)),
                 ("1 series", "dcmtk getscu", dcmtk(orthanc, "getscu", single_study, single_series)),
                 ("1 series", "dcmtk movescu", dcmtk(orthanc, "movescu", single_study, single_series)),
                 ("1 series", "dcmtk getscu, TCP_NODELAY unset",
