@@ -236,9 +236,8 @@ def test_run_from_the_pacs_sends_results_back(archive: Archive, capsys: pytest.C
     assert code == 2 and "not both" in err
 
 
-def test_listen_receives_a_pushed_study_and_runs_the_routed_analysis(
-    archive: Archive, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def _listen(archive: Archive, tmp_path: Path, names: list[str], *extra: str) -> int | None:
+    """Run ``pacs listen`` with a calcium rule for CT while Orthanc pushes the studies ``names``."""
     port = free_port()
     archive.orthanc.register_modality("listener", "WSLISTEN", port)
     rules = tmp_path / "rules.json"
@@ -246,7 +245,7 @@ def test_listen_receives_a_pushed_study_and_runs_the_routed_analysis(
     results: dict[str, int] = {}
     args = ["pacs", "listen", "--aet", "WSLISTEN", "--port", str(port), "--bind", "127.0.0.1", "--route",
             str(rules), "--out", str(tmp_path / "results"), "--device", "cpu", "--stable", "1",
-            "--max-studies", "2", "--duration", "120"]
+            "--max-studies", str(len(names)), "--duration", "120", *extra]
     thread = threading.Thread(target=lambda: results.setdefault("code", main(args)))
     thread.start()
     try:
@@ -257,12 +256,19 @@ def test_listen_receives_a_pushed_study_and_runs_the_routed_analysis(
                 break
             except OSError:
                 threading.Event().wait(0.1)
-        for name in ("chest", "mammo"):
+        for name in names:
             archive.orthanc.rest("POST", "/modalities/listener/store", archive.orthanc_id(archive.studies[name]))
     finally:
         thread.join(timeout=180)
+    return results.get("code")
+
+
+def test_listen_receives_a_pushed_study_and_runs_the_routed_analysis(
+    archive: Archive, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = _listen(archive, tmp_path, ["chest", "mammo"])
     out = capsys.readouterr().out
-    assert results.get("code") == 0, out
+    assert code == 0, out
     assert f"received study {archive.studies['chest']}: 1 series, 60 instances; analyses: calcium" in out
     mammo = next(line for line in out.splitlines() if line.startswith(f"received study {archive.studies['mammo']}"))
     assert mammo.endswith("analyses: none")  # no rule for MG (it may hold the SR another test sent back)
@@ -270,6 +276,21 @@ def test_listen_receives_a_pushed_study_and_runs_the_routed_analysis(
     assert record["agatston_total"] > 0
     database = StudyDatabase()
     assert {r.study_uid for r in database.search()} == {archive.studies["chest"], archive.studies["mammo"]}
+
+
+def test_listen_with_queue_puts_routed_analyses_in_the_job_queue(
+    archive: Archive, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from workstation.jobs.queue import ROUTED, JobQueue
+
+    code = _listen(archive, tmp_path, ["chest"], "--queue")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    (job,) = JobQueue().jobs()
+    assert f"study {archive.studies['chest']}: calcium queued as job {job.id}" in out
+    assert (job.analysis, job.origin, job.priority, job.state) == ("calcium", "routed", ROUTED, "queued")
+    assert job.study_ref is not None and len(job.study_ref.paths) == 60
+    assert not (tmp_path / "results" / archive.studies["chest"]).exists()  # nothing ran here
 
 
 def test_exit_codes_follow_the_fault() -> None:

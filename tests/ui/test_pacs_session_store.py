@@ -35,3 +35,36 @@ def test_a_read_only_data_folder_keeps_the_database_for_the_session(qtbot, tmp_p
     service.shutdown()
     assert not session.exists()  # nothing is left behind in TMPDIR
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_pushed_study_s_routed_analyses_go_to_the_job_queue(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """With the application's queue, routing queues rows (its queue worker runs them); without, a job runs them."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from workstation.core.volume import Volume
+    from workstation.io.dicom_write import write_series
+    from workstation.io.pacs.routing import RoutingRule
+    from workstation.jobs.queue import ROUTED, JobQueue
+
+    values = np.full((8, 32, 32), -900, np.int16)
+    values[3:5, 8:12, 10:14] = 400
+    write_series(Volume(values, spacing=(2.5, 0.8, 0.8), modality="CT"), tmp_path / "in", modality="CT",
+                 tags={"KVP": 120})
+    database = StudyDatabase(tmp_path / "studies.sqlite", tmp_path / "cache")
+    database.index_files(sorted((tmp_path / "in").glob("*.dcm")))
+    (record,) = database.search()
+    queue = JobQueue(tmp_path / "jobs.sqlite")
+    runner = JobRunner(backend=cpu_backend(), queue=queue, work_queue=False)
+    service = pacs_service.PacsService(ViewerContext(runner), None, database=database, results_dir=tmp_path / "out")
+    service.config = replace(service.config, routing=[RoutingRule("calcium", modality="CT")])
+    messages: list[tuple[str, str]] = []
+    service.context.message.connect(lambda title, text: messages.append((title, text)))
+    service.study_received.emit(record)
+    qtbot.waitUntil(lambda: any(job.origin == "routed" for job in queue.jobs()), timeout=20000)
+    (job,) = [job for job in queue.jobs() if job.origin == "routed"]
+    assert (job.analysis, job.priority, job.state, job.out_dir) == ("calcium", ROUTED, "queued", str(tmp_path / "out"))
+    assert messages[0] == ("Study received", "1 series, 8 images; queued calcium")
+    service.shutdown()
+    runner.shutdown()

@@ -2,8 +2,10 @@
 
 Each study received (quiet for ``--stable`` seconds) is put in the cache and the local
 database; the routing rules (``--route FILE`` or the settings') pick its analyses,
-which run one study at a time on a worker thread, so receiving never waits for them.
-Results go to ``--out`` as with ``workstation-batch run``.  Ctrl-C (or SIGTERM) stops
+which run one study at a time on a worker thread, so receiving never waits for them;
+with ``--queue`` they go to the persistent job queue instead, for the workers
+(``workstation-batch queue work``, the desktop application).  Results go to ``--out``
+as with ``workstation-batch run``.  Ctrl-C (or SIGTERM) stops
 listening after the running analysis; ``--max-studies`` and ``--duration`` stop it on
 their own (scripts, tests).
 """
@@ -37,6 +39,8 @@ def add_listen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--route", type=Path, default=None, metavar="RULES.json", help="routing rules (JSON)")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: <data>/results)")
     parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N for routed analyses")
+    parser.add_argument("--queue", action="store_true",
+                        help="queue routed analyses for the job queue's workers instead of running them here")
     parser.add_argument("--stable", type=float, default=10.0, metavar="S", help="a study is complete after S quiet s")
     parser.add_argument("--max-studies", type=int, default=None, help="stop after this many studies are handled")
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
@@ -70,12 +74,17 @@ def listen(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def run(record: StudyRecord, requests: list[AnalysisRequest]) -> None:
-        from workstation.jobs.routed import run_requests
+        from workstation.jobs.routed import enqueue_requests, run_requests
 
         try:
             study, problems = cache.database.open_study(record.study_uid)
             for problem in problems:
                 print(f"skipped {problem}", file=sys.stderr)
+            if args.queue:
+                for item in enqueue_requests(requests, study, out, device=args.device or "auto"):
+                    state = f"queued as job {item.job_id}" if item.job_id is not None else f"NOT QUEUED: {item.problem}"
+                    print(f"study {record.study_uid}: {item.analysis} {state}", flush=True)
+                return
             for outcome in run_requests(requests, study, out, device=args.device):
                 state = "ok" if outcome.ok else f"FAILED: {outcome.message}"
                 print(f"study {outcome.study_uid}: {state}", flush=True)

@@ -166,13 +166,28 @@ class PacsService(QObject):
         return self.run("Open study from the local database", work, on_done)
 
     def _route(self, record: StudyRecord) -> None:
-        """A pushed study arrived (GUI thread): tell the user, queue its routed analyses."""
+        """A pushed study arrived (GUI thread): tell the user, queue its routed analyses.
+
+        They go to the persistent job queue, which this application's queue worker (and
+        ``workstation-batch queue work`` elsewhere) runs; without a queue (its file cannot
+        be written) they run as one job here.
+        """
         self.database_changed.emit()
         requests = route(record, self.config.routing)
         names = ", ".join(r.analysis for r in requests)
+        queue = self.context.jobs.queue
         self.context.notify("Study received", f"{len(record.series)} series, {record.n_instances} images"
-                            + (f"; running {names}" if names else ""))
+                            + (f"; {'queued' if queue is not None else 'running'} {names}" if names else ""))
         if not requests:
+            return
+        if queue is not None:
+            def enqueue(progress: Any) -> Any:
+                from workstation.jobs.routed import enqueue_requests
+
+                study, _ = self.database.open_study(record.study_uid)
+                return enqueue_requests(requests, study, self.results_dir, queue=queue)
+
+            self.run(f"Queue routed analyses: {names}", enqueue, self._queued)
             return
 
         def work(progress: Any) -> Any:
@@ -182,6 +197,11 @@ class PacsService(QObject):
             return run_requests(requests, study, self.results_dir, progress=progress)
 
         self.run(f"Routed analyses: {names}", work, self._routed_done)
+
+    def _queued(self, queued: list[Any]) -> None:
+        failed = [f"{q.analysis}: {q.problem}" for q in queued if q.job_id is None]
+        if failed:
+            self.context.notify("Routed analyses not queued", "; ".join(failed))
 
     def _routed_done(self, outcomes: list[Any]) -> None:
         failed = [o.message for o in outcomes if not o.ok]

@@ -1,4 +1,4 @@
-"""PACS: query, retrieve and send over DIMSE (pynetdicom) and DICOMweb (dicomweb-client).
+"""PACS: query, retrieve and send over DIMSE (pynetdicom; C-GET on our own upper layer) and DICOMweb.
 
 =================  ==================================================================
 module             what it holds
@@ -8,6 +8,9 @@ module             what it holds
 ``errors``         :class:`PacsError`: node, fault, one-line message, exit status
 ``query``          queries and result rows, the same for C-FIND and QIDO-RS
 ``dimse``          C-ECHO, C-FIND, C-GET, C-MOVE, C-STORE
+``upper_layer``    an association on one socket, PDUs read through one buffer (C-GET)
+``get_scu``        C-GET: sub-operations streamed to files, C-STORE-RSPs
+``command_set``    DIMSE command sets read and written by hand (C-GET)
 ``dicomweb``       QIDO-RS, WADO-RS, STOW-RS
 ``client``         :func:`connect`: the client of a node
 ``scp``            our storage SCP (C-MOVE destination, pushed studies)
