@@ -107,6 +107,20 @@ def test_elements_outside_the_command_group_are_skipped() -> None:
     assert command_set.read(status + failed) == {"Status": 0xC000}
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom's word on the long UID, which is the point
+def test_the_part10_header_keeps_odd_uids_and_refuses_unwritable_ones(tmp_path: Path) -> None:
+    from workstation.io.pacs.transfer import part10_header
+
+    long_uid = "1.2.826.0.1.3680043.8.498." + "1234567890" * 5  # longer than the standard's 64
+    path = tmp_path / "x.dcm"
+    path.write_bytes(part10_header(CT, long_uid, EXPLICIT) + b"\x08\x00\x18\x00UI\x04\x001.2\x00")
+    meta = pydicom.dcmread(path).file_meta
+    assert (meta.MediaStorageSOPInstanceUID, meta.TransferSyntaxUID) == (long_uid, EXPLICIT)
+    for bad in ("", "1.2.3\n", "1.2 3", "1.2\u00ae"):
+        with pytest.raises(ValueError, match="not a UID"):
+            part10_header(CT, bad, EXPLICIT)
+
+
 @pytest.mark.parametrize(("raw", "words"), [
     (b"\x00\x00\x00\x01\x02\x00", "truncated element header"),
     (struct.pack("<HHI", 8, 0x58, 40) + b"1\x00", "element (0008,0058) of 40 bytes does not fit"),
