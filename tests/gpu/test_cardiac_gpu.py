@@ -1,8 +1,11 @@
 """Cardiac function on the GPU: the post-processing kernels and whole runs agree with NumPy.
 
 Kernels run once per array library (``xp`` fixture) and are compared with NumPy; the
-measurement and the whole run (segmentation and measurement) on the CuPy backend must
-give the NumPy backend's volumes within 0.1 %.
+measurement on the CuPy backend must give the NumPy backend's volumes within 0.1 %; the
+whole run (segmentation and measurement) too when inference stays on the CPU provider,
+and within 1 % with 99.5 % of the labels shared when it runs on ONNX Runtime's CUDA
+provider, whose TF32 convolutions move a few boundary pixels (0.13 % of an RV ESV
+measured on the H200).
 """
 
 from __future__ import annotations
@@ -63,13 +66,13 @@ def test_kernels_match_numpy(xp: ModuleType, case: CineCase) -> None:
     np.testing.assert_allclose(kernel.wall_thickness(got_rays, 0.5), kernel.wall_thickness(ref_rays, 0.5))
 
 
-def _same_volumes(a: object, b: object) -> None:
+def _same_volumes(a: object, b: object, rel: float = 1e-3) -> None:
     for side in ("lv", "rv"):
         va, vb = getattr(a, side), getattr(b, side)
         assert (va.ed_phase, va.es_phase) == (vb.ed_phase, vb.es_phase)
         for name in ("edv_ml", "esv_ml"):
-            assert getattr(vb, name) == pytest.approx(getattr(va, name), rel=1e-3), (side, name)
-    assert b.lv.mass_g == pytest.approx(a.lv.mass_g, rel=1e-3)  # type: ignore[attr-defined]
+            assert getattr(vb, name) == pytest.approx(getattr(va, name), rel=rel), (side, name)
+    assert b.lv.mass_g == pytest.approx(a.lv.mass_g, rel=rel)  # type: ignore[attr-defined]
 
 
 @pytest.mark.gpu
@@ -89,5 +92,8 @@ def test_whole_run_on_the_gpu_gives_the_cpu_volumes(gpu: Backend, cine: CineInpu
     pytest.importorskip("onnxruntime")
     ref = run(cine, CardiacParams(), cpu_backend())
     got = run(cine, CardiacParams(), gpu)
-    _same_volumes(ref, got)
     assert got.device.startswith("cuda") or any("no CUDA provider" in w for w in got.warnings)
+    cuda_inference = not any("no CUDA provider" in w for w in got.warnings)
+    _same_volumes(ref, got, rel=1e-2 if cuda_inference else 1e-3)
+    shared = float((np.asarray(got.labels) == np.asarray(ref.labels)).mean())
+    assert shared >= (0.995 if cuda_inference else 1.0), shared
