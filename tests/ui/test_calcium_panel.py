@@ -92,6 +92,20 @@ def test_panel_scores_assigns_and_exports(qtbot, demo_folder) -> None:  # type: 
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert f"{panel.result.agatston_total:.1f}" in text and "not a medical device" in text
     assert '"artery": "none"' in record.read_text()
+    # "Folder..." picks where the Export button writes; the dialog starts at the default folder.
+    asked: list[str] = []
+    chosen = folder.parent / "chosen_out"
+
+    def choose(_parent: object, _title: str, start: str) -> str:
+        asked.append(start)
+        return str(chosen)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("PySide6.QtWidgets.QFileDialog.getExistingDirectory", choose)
+        panel.choose_button.click()
+    panel.export_button.click()
+    assert asked == [str(folder.parent / "demo_study_results")]
+    assert sorted(p.name for p in chosen.iterdir()) == sorted([pdf.name, record.name])
     context.jobs.wait()
 
 

@@ -141,10 +141,13 @@ class PanelExport:
     The panel defines ``export_to(folder)`` (writing through its ``artifacts.py`` and
     raising for a source folder or a failed write) and ``show_problem(text)``; the
     Export button calls :meth:`export`, which picks the default folder and turns faults
-    into a message instead of an exception.
+    into a message instead of an exception.  :meth:`export_row` builds that button
+    beside a "Folder..." button choosing :attr:`output_dir`.
     """
 
     context: ViewerContext
+    #: where the Export button writes (``None``: :meth:`default_export_folder`)
+    output_dir: Optional[Path] = None
 
     def export_to(self, folder: Path) -> Any:
         raise NotImplementedError
@@ -160,6 +163,28 @@ class PanelExport:
         if series is not None and series.frames:
             return results_folder_beside(Path(series.frames[0].path).parent)
         return Path.home() / "workstation_results"
+
+    def export_row(self, text: str) -> Any:
+        """A row of the Export button (labelled ``text``) and "Folder..."; sets ``export_button``."""
+        from PySide6.QtWidgets import QHBoxLayout, QPushButton
+
+        self.export_button = QPushButton(text)
+        self.export_button.clicked.connect(lambda: self.export(self.output_dir))
+        self.choose_button = QPushButton("Folder...")
+        self.choose_button.clicked.connect(self.choose_export_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.export_button)
+        row.addWidget(self.choose_button)
+        return row
+
+    def choose_export_folder(self) -> None:
+        """Ask for the export folder, offering the default first."""
+        from PySide6.QtWidgets import QFileDialog
+
+        chosen = QFileDialog.getExistingDirectory(self, "Export folder",  # type: ignore[arg-type]  # a QWidget mixin
+                                                  str(self.default_export_folder()))
+        if chosen:
+            self.output_dir = Path(chosen)
 
     def export(self, folder: Optional[Path] = None) -> list[Path]:
         """Write the panel's export into ``folder`` (default: :meth:`default_export_folder`)."""

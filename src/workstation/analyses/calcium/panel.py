@@ -8,7 +8,6 @@ from typing import Any, Optional
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -47,7 +46,6 @@ class CalciumPanel(QWidget, PanelExport):
         self.context = context
         self.result: Optional[CalciumResult] = None
         self._volume: Optional[Volume] = None
-        self.output_dir: Optional[Path] = None
         self.job: Any = None
         self._build()
         context.volume_changed.connect(self._on_volume)
@@ -99,13 +97,7 @@ class CalciumPanel(QWidget, PanelExport):
         assign_row = QHBoxLayout()
         assign_row.addWidget(self.click_assign)
         assign_row.addWidget(self.assign_artery)
-        self.export_button = QPushButton("Export PDF + JSON")
-        self.export_button.clicked.connect(lambda: self.export(self.output_dir))
-        self.choose_button = QPushButton("Folder...")
-        self.choose_button.clicked.connect(self._choose_folder)
-        export_row = QHBoxLayout()
-        export_row.addWidget(self.export_button)
-        export_row.addWidget(self.choose_button)
+        export_row = self.export_row("Export PDF + JSON")
         layout = QVBoxLayout(self)
         layout.addWidget(params_box)
         layout.addWidget(self.factors_box)
@@ -242,11 +234,6 @@ class CalciumPanel(QWidget, PanelExport):
         self.context.focus((z, int(round(les.centroid_index[1])), int(round(les.centroid_index[2]))))
 
     # -- export ---------------------------------------------------------------------
-    def _choose_folder(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Export folder", str(self.default_export_folder()))
-        if chosen:
-            self.output_dir = Path(chosen)
-
     def export_to(self, folder: Path) -> list[Path]:
         """Write ``calcium_report.pdf`` and ``calcium.json`` into ``folder`` (never a source folder)."""
         if self.result is None or self._volume is None:

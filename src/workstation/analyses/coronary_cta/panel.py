@@ -8,7 +8,6 @@ from typing import Any, Optional
 import numpy as np
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -124,7 +123,6 @@ class CoronaryPanel(QWidget, PanelExport):
         self.context = context
         self.result: Optional[CoronaryResult] = None
         self._volume: Optional[Volume] = None
-        self.output_dir: Optional[Path] = None
         self.job: Any = None
         self._build()
         context.volume_changed.connect(self._on_volume)
@@ -163,13 +161,7 @@ class CoronaryPanel(QWidget, PanelExport):
         self.cad_rads = QLabel("")
         self.stenoses = StenosisTable()
         self.stenoses.itemSelectionChanged.connect(self._on_stenosis)
-        self.export_button = QPushButton("Export PDF + CSV + JSON")
-        self.export_button.clicked.connect(lambda: self.export(self.output_dir))
-        self.choose_button = QPushButton("Folder...")
-        self.choose_button.clicked.connect(self._choose_folder)
-        export_row = QHBoxLayout()
-        export_row.addWidget(self.export_button)
-        export_row.addWidget(self.choose_button)
+        export_row = self.export_row("Export PDF + CSV + JSON")
         setup = QWidget()
         column = QVBoxLayout(setup)
         column.addWidget(self.points)
@@ -297,11 +289,6 @@ class CoronaryPanel(QWidget, PanelExport):
         self.context.focus((int(zyx[0]), int(zyx[1]), int(zyx[2])))
 
     # -- export ---------------------------------------------------------------------
-    def _choose_folder(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Export folder", str(self.default_export_folder()))
-        if chosen:
-            self.output_dir = Path(chosen)
-
     def export_to(self, folder: Path) -> list[Path]:
         """Write the PDF report, the profile CSV and the JSON into ``folder`` (never a source folder)."""
         if self.result is None or self._volume is None:
