@@ -148,6 +148,18 @@ class ParamControls(Generic[P]):
         return replace(base if base is not None else self.params_type(), **values)  # type: ignore[type-var]
 
 
+def editable_combo(items: Sequence[str], name: str) -> QComboBox:
+    """A combo box the user may also type into, its typing field announced as ``name`` too."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.addItems(list(items))
+    combo.setAccessibleName(name)
+    line = combo.lineEdit()
+    if line is not None:  # screen readers announce the typing field, not the box
+        line.setAccessibleName(name)
+    return combo
+
+
 def checked_keys(table: QTableWidget, column: int = 0) -> frozenset[int]:
     """The integer keys (``UserRole`` data) of the rows whose check box in ``column`` is ticked."""
     out = set()

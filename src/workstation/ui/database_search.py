@@ -11,7 +11,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QGridLayout,
     QLineEdit,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.analyses.panel_controls import editable_combo
 from workstation.io.database import StudySearch
 from workstation.io.database_rows import StudyRecord
 from workstation.io.dicom_scan import ScanResult
@@ -49,12 +49,7 @@ class DatabaseDock(QDockWidget):
         self.patient_id.setPlaceholderText("patient ID")
         self.dates = QLineEdit()
         self.dates.setPlaceholderText("YYYYMMDD-YYYYMMDD")
-        self.modality = QComboBox()
-        self.modality.setEditable(True)
-        line = self.modality.lineEdit()
-        if line is not None:  # the typing field is announced too
-            line.setAccessibleName("Modality")
-        self.modality.addItems(list(MODALITIES))
+        self.modality = editable_combo(MODALITIES, "Modality")
         self.accession = QLineEdit()
         self.accession.setPlaceholderText("accession")
         search = QPushButton("Search")
@@ -62,8 +57,7 @@ class DatabaseDock(QDockWidget):
         self.open_button = QPushButton("Open")
         self.open_button.clicked.connect(self.open_selected)
         for widget, name in ((self.name, "Patient name"), (self.patient_id, "Patient ID"),
-                             (self.dates, "Study date range"), (self.modality, "Modality"),
-                             (self.accession, "Accession number"), (search, "Search the local database"),
+                             (self.dates, "Study date range"), (self.accession, "Accession number"), (search, "Search the local database"),
                              (self.open_button, "Open the selected study")):
             widget.setAccessibleName(name)
         for edit in (self.name, self.patient_id, self.dates, self.accession):

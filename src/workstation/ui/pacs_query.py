@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.analyses.panel_controls import editable_combo
 from workstation.io.pacs.query import (
     Query,
     SeriesRow,
@@ -68,12 +69,7 @@ class QueryForm(QWidget):
         self.date_preset = QComboBox()
         self.date_preset.addItems(list(DATE_PRESETS))
         self.date_preset.currentTextChanged.connect(self._preset)
-        self.modality = QComboBox()
-        self.modality.setEditable(True)
-        line = self.modality.lineEdit()
-        if line is not None:  # the typing field is announced too
-            line.setAccessibleName("Modality")
-        self.modality.addItems(list(MODALITIES))
+        self.modality = editable_combo(MODALITIES, "Modality")
         self.accession = QLineEdit()
         self.search = QPushButton("Search")
         self.search.setDefault(True)
@@ -82,7 +78,7 @@ class QueryForm(QWidget):
             edit.returnPressed.connect(self._search)
         for widget, name in ((self.patient_name, "Patient name"), (self.patient_id, "Patient ID"),
                              (self.dates, "Study date range"), (self.date_preset, "Study date preset"),
-                             (self.modality, "Modality"), (self.accession, "Accession number"),
+                             (self.accession, "Accession number"),
                              (self.search, "Search the PACS")):
             widget.setAccessibleName(name)
         dates = QHBoxLayout()

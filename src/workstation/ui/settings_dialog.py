@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QListWidget, QPushButton, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from workstation.analyses.panel_controls import editable_combo
 from workstation.compute.windowing import WindowPreset
 from workstation.core.paths import cache_dir, demo_root
 from workstation.ui.settings import Settings
@@ -51,13 +52,7 @@ class DevicePage(SettingsPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.combo = QComboBox()
-        self.combo.setAccessibleName("Compute device")
-        self.combo.setEditable(True)
-        self.combo.addItems(["auto", "cpu", "cuda", "cuda:0", "cuda:1"])
-        line = self.combo.lineEdit()
-        if line is not None:
-            line.setAccessibleName("Compute device")
+        self.combo = editable_combo(["auto", "cpu", "cuda", "cuda:0", "cuda:1"], "Compute device")
         form = QFormLayout(self)
         form.addRow("Device for analyses:", self.combo)
         form.addRow(QLabel("auto: the GPU when CUDA works, else the CPU. The status bar names the device in use."))

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QSizePolicy, QVBoxLayout, QWidget
 
 from workstation.analyses.coronary_cta.naming import NAMES
+from workstation.analyses.panel_controls import editable_combo
 from workstation.analyses.coronary_cta.reformat import cross_section, curved, straightened
 from workstation.analyses.coronary_cta.result import CoronaryResult, VesselResult
 from workstation.compute.sampling import IndexMap
@@ -127,13 +128,7 @@ class VesselViews(QWidget):
         self.vessel_combo = QComboBox()
         self.vessel_combo.setAccessibleName("Vessel")
         self.vessel_combo.currentIndexChanged.connect(self._on_vessel)
-        self.name_combo = QComboBox()
-        self.name_combo.setEditable(True)
-        line = self.name_combo.lineEdit()
-        if line is not None:  # the typing field is announced too
-            line.setAccessibleName("Vessel name")
-        self.name_combo.addItems(list(NAMES))
-        self.name_combo.setAccessibleName("Vessel name")
+        self.name_combo = editable_combo(NAMES, "Vessel name")
         self.name_combo.setToolTip("Name of the vessel (type or choose; the suggestion is preselected)")
         self.name_combo.activated.connect(lambda _=0: self._rename())
         line = self.name_combo.lineEdit()
