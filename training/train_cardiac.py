@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 import scipy.ndimage as ndi
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from losses import dice_loss  # noqa: E402
+from losses import cosine_lr, segmentation_step  # noqa: E402
 from cardiac_data import CLASSES, case_planes  # noqa: E402
 from unet2d import UNet2D  # noqa: E402
 
@@ -80,21 +79,12 @@ def main() -> None:
     start = time.time()
     history: list[float] = []
     for step in range(1, args.steps + 1):
-        frac = (step - 1) / args.steps
-        for group in opt.param_groups:
-            group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))) + 1e-5
+        cosine_lr(opt, args.lr, (step - 1) / args.steps)
         # three in four planes show heart; the rest teach the net to leave empty planes empty
         pick = [int(rng.choice(heart)) if rng.random() < 0.75 else int(rng.integers(len(images)))
                 for _ in range(args.batch)]
         pairs = [augment(images[i].astype(np.float32), labels[i], rng) for i in pick]
-        x = torch.from_numpy(np.stack([p[0] for p in pairs])[:, None])
-        y = torch.from_numpy(np.stack([p[1] for p in pairs]))
-        logits = model(x)
-        loss = F.cross_entropy(logits, y, weight=CLASS_WEIGHTS) + dice_loss(logits, y, CLASSES)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append(float(loss.detach()))
+        history.append(segmentation_step(model, opt, pairs, CLASS_WEIGHTS, CLASSES))
         if step % 100 == 0:
             print(f"step {step} t={time.time() - start:.0f}s loss={np.mean(history[-100:]):.4f}", flush=True)
     OUT.mkdir(exist_ok=True)

@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import scipy.ndimage as ndi
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from losses import dice_loss  # noqa: E402
+from losses import cosine_lr, segmentation_step  # noqa: E402
 from unet3d import UNet3D  # noqa: E402
 
 from workstation.demo.chest_labels import LABELS, synthetic_chest  # noqa: E402
@@ -100,18 +99,9 @@ def main() -> None:
     start = time.time()
     step, history = 0, []
     while time.time() - start < budget:
-        frac = (time.time() - start) / budget
-        for group in opt.param_groups:
-            group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))) + 1e-5
+        cosine_lr(opt, args.lr, (time.time() - start) / budget)
         pairs = [random_crop(*data[rng.integers(len(data))], rng) for _ in range(args.batch)]
-        x = torch.from_numpy(np.stack([p[0] for p in pairs])[:, None])
-        y = torch.from_numpy(np.stack([p[1] for p in pairs]))
-        logits = model(x)
-        loss = F.cross_entropy(logits, y, weight=CLASS_WEIGHTS) + dice_loss(logits, y, CLASSES)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append(float(loss.detach()))
+        history.append(segmentation_step(model, opt, pairs, CLASS_WEIGHTS, CLASSES))
         step += 1
         if step % 50 == 0:
             print(f"step {step} t={time.time() - start:.0f}s loss={np.mean(history[-50:]):.4f}", flush=True)
