@@ -6,7 +6,7 @@ import sys
 import threading
 import types
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,16 +27,8 @@ from workstation.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), settings)
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.context.jobs.cancel_all()
-    win.context.jobs.wait(5000)
+def window(make_window: Any) -> MainWindow:
+    return make_window(settings=True, size=(1000, 700))  # type: ignore[no-any-return]
 
 
 def test_loads_volume_and_shows_device(window: MainWindow, ct: Volume) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,18 +11,14 @@ import numpy as np
 import pydicom
 import pytest
 from orthanc_server import PASSWORD, USER, Orthanc, free_port, orthanc_or_skip
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from workstation.analyses.panel_api import ViewerContext
-from workstation.compute.backend import cpu_backend
 from workstation.compute.windowing import window_to_uint8
 from workstation.demo.chest_ct import write_chest_ct
 from workstation.io import dicom
 from workstation.io.pacs.config import read_settings_file
 from workstation.io.pacs.nodes import Auth, DicomWebNode, DimseNode, LocalAE
-from workstation.jobs.runner import JobRunner
 from workstation.ui.main_window import MainWindow
 from workstation.ui.pacs_send import confirm_text
 
@@ -41,16 +38,11 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Orthanc,
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+def window(make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
     for variable in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
         monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
     monkeypatch.setenv("WORKSTATION_PACS_SECRET", PASSWORD)
-    settings = QSettings(str(tmp_path / "Workstation.conf"), QSettings.Format.IniFormat)
-    win = MainWindow(ViewerContext(JobRunner(backend=cpu_backend())), settings)
-    qtbot.addWidget(win)
-    win.resize(1300, 760)
-    win.show()
-    qtbot.waitExposed(win)
+    win = make_window(settings=True, size=(1300, 760))
     yield win
     win.context.jobs.cancel_all()
     win.context.jobs.wait(10000)
@@ -74,9 +66,9 @@ def test_query_retrieve_open_and_see_the_image(qtbot: QtBot, window: MainWindow,
     assert dialog.nodes.list.count() == 1 and editor.error.text() == ""
     assert window.settings is not None
     window.settings.sync()
-    saved = read_settings_file(tmp_path / "Workstation.conf")  # what the batch command reads, without Qt
+    saved = read_settings_file(tmp_path / "settings.ini")  # what the batch command reads, without Qt
     assert saved.by_name["Orthanc web"] == DicomWebNode("Orthanc web", server.dicomweb_url, Auth("basic", USER))
-    assert PASSWORD not in (tmp_path / "Workstation.conf").read_text()
+    assert PASSWORD not in (tmp_path / "settings.ini").read_text()
 
     dialog.nodes.test()
     qtbot.waitUntil(lambda: "OK" in dialog.nodes.status.text(), timeout=15000)
@@ -213,13 +205,13 @@ def test_settings_dialog_pacs_page_stores_nodes_and_our_ae(qtbot: QtBot, window:
     page.local.ae_title.setText("READING1")
     page.local.port.setValue(11200)
     assert dialog.apply()
-    saved = read_settings_file(tmp_path / "Workstation.conf")
+    saved = read_settings_file(tmp_path / "settings.ini")
     assert saved.by_name["Main PACS"] == DimseNode("Main PACS", "MAINPACS", "pacs.example.org", 11112)
     assert (saved.local.ae_title, saved.local.store_port) == ("READING1", 11200)
     page.local.ae_title.setText("A TITLE FAR TOO LONG FOR DICOM")
     assert not dialog.apply()
     assert dialog.problem.text().startswith("PACS nodes:") and "not a valid AE title" in dialog.problem.text()
-    assert read_settings_file(tmp_path / "Workstation.conf").local.ae_title == "READING1"
+    assert read_settings_file(tmp_path / "settings.ini").local.ae_title == "READING1"
     dialog.close()
     window.close()
     assert PAGES["pacs"][1] is PacsPlaceholderPage  # no page left bound to the closed window
